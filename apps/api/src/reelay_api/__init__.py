@@ -1,0 +1,1 @@
+"""reelay's HTTP API (Litestar)."""

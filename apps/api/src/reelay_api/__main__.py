@@ -1,0 +1,22 @@
+"""`python -m reelay_api`: serve the API with uvicorn on REELAY_API_HOST:REELAY_API_PORT."""
+
+import uvicorn
+from reelay_core.settings import get_settings
+
+
+def main() -> None:
+    settings = get_settings()
+    uvicorn.run(
+        "reelay_api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        # Finish open SSE streams quickly on shutdown instead of waiting for clients.
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

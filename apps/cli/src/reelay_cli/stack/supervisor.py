@@ -1,0 +1,107 @@
+"""`reelay up`: embedded servers, migrations, then the API and worker; Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+
+from reelay_core.binaries import MissingBinary, ffmpeg_path, ffprobe_path
+from reelay_core.settings import Settings
+from rich.console import Console
+
+from reelay_cli.stack.children import ChildProcess
+from reelay_cli.stack.embedded import EmbeddedServices, Ports, settings_env
+from reelay_cli.stack.errors import StackError
+from reelay_cli.stack.ports import port_is_free
+
+console = Console(stderr=True)
+
+
+def app_processes(settings: Settings) -> list[ChildProcess]:
+    env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
+    return [
+        ChildProcess("api", [sys.executable, "-m", "reelay_api"], env),
+        ChildProcess("worker", [sys.executable, "-m", "reelay_worker"], env),
+    ]
+
+
+def wait_ready(url: str, timeout: float, children: list[ChildProcess]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in children:
+            if child.exited() is not None:
+                raise StackError(f"the {child.name} process exited with code {child.exited()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own API
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise StackError(f"{url} did not answer 200 within {timeout:.0f} s")
+
+
+def run_up(settings: Settings, ports: Ports) -> int:
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    services = EmbeddedServices(settings, ports)
+    children: list[ChildProcess] = []
+    try:
+        check_preconditions(settings)
+        console.print(f"[bold]reelay[/] starting in {settings.data_dir.resolve()}")
+        resolved = services.start()
+        children = app_processes(resolved)
+        for child in children:
+            child.start()
+        wait_ready(f"{resolved.api_base_url}/readyz", timeout=60, children=children)
+        print_urls(resolved)
+        while not stop_requested.wait(0.5):
+            for child in children:
+                if child.exited() is not None:
+                    raise StackError(f"the {child.name} process exited with code {child.exited()}")
+        return 0
+    except StackError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        console.print("stopping…")
+        for child in reversed(children):
+            child.stop()
+        services.stop()
+        console.print("stopped")
+
+
+def check_preconditions(settings: Settings) -> None:
+    if not port_is_free(settings.api_port, settings.api_host):
+        raise StackError(
+            f"port {settings.api_port} for the API is in use; pick another with --port"
+        )
+    try:
+        ffmpeg_path(settings)
+        ffprobe_path(settings)
+    except MissingBinary as exc:
+        raise StackError(str(exc)) from exc
+
+
+def print_urls(settings: Settings) -> None:
+    base = settings.api_base_url
+    console.print(
+        "\n[bold green]reelay is up[/]\n"
+        f"  API       {base}\n"
+        f"  API docs  {base}/schema\n"
+        f"  web page  {base}/\n"
+        f"  S3        {settings.s3_public_endpoint_url or settings.s3_endpoint_url}\n"
+        "Press Ctrl-C to stop.\n"
+    )

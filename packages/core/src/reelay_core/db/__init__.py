@@ -1,0 +1,1 @@
+"""Database access: tables live in `models`, engines and sessions in `session`."""

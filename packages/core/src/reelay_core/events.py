@@ -1,0 +1,101 @@
+"""Media events: written to Postgres (the truth) with a per-media sequence, then published.
+
+The caller commits between `record` and `publish`, so a subscriber never sees an event that a
+reconnecting client could not replay from the database.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelay_core.db import models as m
+
+CHANNEL_PREFIX = "media:"
+
+
+def channel(media_id: uuid.UUID | str) -> str:
+    return f"{CHANNEL_PREFIX}{media_id}"
+
+
+@dataclass(frozen=True)
+class MediaEventRecord:
+    media_id: str
+    owner_id: str
+    seq: int
+    event: str
+    data: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> MediaEventRecord:
+        return cls(**json.loads(raw))
+
+
+def snapshot(media: m.Media) -> dict[str, Any]:
+    """What every event's data carries: enough to render the item's progress."""
+    data: dict[str, Any] = {
+        "id": str(media.id),
+        "status": media.status,
+        "progress": round(media.progress, 2),
+        "stage": media.stage,
+        "eta_seconds": media.eta_seconds,
+        "attempts": media.attempt,
+    }
+    if media.error_code:
+        data["error"] = {"code": media.error_code, "message": media.error_message}
+    return data
+
+
+async def record(
+    session: AsyncSession, media_id: uuid.UUID, event: str, **changes: Any
+) -> MediaEventRecord | None:
+    """Apply `changes` to the media row and store the event, in the caller's transaction.
+
+    The UPDATE takes the row lock, so sequence numbers are gapless even with concurrent
+    writers. Returns None when the media row is gone (deleted meanwhile).
+    """
+    media = (
+        await session.execute(
+            update(m.Media)
+            .where(m.Media.id == media_id)
+            .values(last_event_seq=m.Media.last_event_seq + 1, **changes)
+            .returning(m.Media)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+    if media is None:
+        return None
+    await session.refresh(media)
+    data = snapshot(media)
+    session.add(m.MediaEvent(media_id=media.id, seq=media.last_event_seq, event=event, data=data))
+    await session.flush()
+    return MediaEventRecord(str(media.id), str(media.owner_id), media.last_event_seq, event, data)
+
+
+async def publish(redis: Redis, record: MediaEventRecord | None) -> None:
+    if record is not None:
+        await redis.publish(channel(record.media_id), record.to_json())
+
+
+async def stored_after(
+    session: AsyncSession, media_id: uuid.UUID, after_seq: int
+) -> list[MediaEventRecord]:
+    rows = await session.execute(
+        select(m.MediaEvent, m.Media.owner_id)
+        .join(m.Media, m.Media.id == m.MediaEvent.media_id)
+        .where(m.MediaEvent.media_id == media_id, m.MediaEvent.seq > after_seq)
+        .order_by(m.MediaEvent.seq)
+    )
+    return [
+        MediaEventRecord(str(e.media_id), str(owner), e.seq, e.event, e.data)
+        for e, owner in rows.all()
+    ]

