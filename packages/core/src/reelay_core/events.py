@@ -56,17 +56,24 @@ def snapshot(media: m.Media) -> dict[str, Any]:
 
 
 async def record(
-    session: AsyncSession, media_id: uuid.UUID, event: str, **changes: Any
+    session: AsyncSession,
+    media_id: uuid.UUID,
+    event: str,
+    *,
+    expect: dict[str, Any] | None = None,
+    **changes: Any,
 ) -> MediaEventRecord | None:
     """Apply `changes` to the media row and store the event, in the caller's transaction.
 
     The UPDATE takes the row lock, so sequence numbers are gapless even with concurrent
-    writers. Returns None when the media row is gone (deleted meanwhile).
+    writers. `expect` fences the write (e.g. `{"attempt": 2, "status": "processing"}`): when
+    the row no longer matches, or is gone, nothing is written and None is returned.
     """
+    fence = [getattr(m.Media, column) == value for column, value in (expect or {}).items()]
     media = (
         await session.execute(
             update(m.Media)
-            .where(m.Media.id == media_id)
+            .where(m.Media.id == media_id, *fence)
             .values(last_event_seq=m.Media.last_event_seq + 1, **changes)
             .returning(m.Media)
             .execution_options(synchronize_session=False)

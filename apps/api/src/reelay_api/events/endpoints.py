@@ -1,28 +1,31 @@
 """SSE endpoints: GET /videos/{id}/events (and /images/...) and GET /events.
 
-They are raw ASGI handlers because sse-starlette's EventSourceResponse is an ASGI app; the JWT
-middleware still runs in front of them and puts the caller in scope["user"].
+The handlers return sse-starlette's EventSourceResponse, an ASGI app, which Litestar sends as
+it is; routing, auth and OpenAPI stay Litestar's.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import parse_qs
+from typing import Annotated
 
-from litestar import asgi
-from litestar.types import Receive, Scope, Send
+from litestar import Request, get
+from litestar.params import Parameter
+from litestar.types import ASGIApp
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind
 from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from reelay_api.auth.security import AuthUser
 from reelay_api.events.stream import media_events, user_events
-from reelay_api.problems import problem_response
+from reelay_api.problems import not_found
 from reelay_api.resources import Resources
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT_SECONDS = 15
+EVENTS_DOC = "Server-Sent Events; see shared/API.md. Resume with Last-Event-ID or ?last_event_id=."
 
 
 def event_source(content: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
@@ -30,39 +33,40 @@ def event_source(content: AsyncIterator[ServerSentEvent]) -> EventSourceResponse
     return EventSourceResponse(content, headers=SSE_HEADERS, ping=HEARTBEAT_SECONDS, send_timeout=30)
 
 
-def last_event_id(scope: Scope) -> int | None:
-    headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-    raw = headers.get("last-event-id") or parse_qs(scope.get("query_string", b"").decode()).get("last_event_id", [None])[0]
+def resume_point(header: str | None, query: int | None) -> int | None:
+    raw = header if header not in (None, "") else query
     try:
-        return int(raw) if raw not in (None, "") else None
+        return int(raw) if raw is not None else None
     except ValueError:
         return None
 
 
-async def send_problem(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
-    response = problem_response(status, detail, code="not_found" if status == 404 else None)
-    await response.to_asgi_response(scope["litestar_app"], None)(scope, receive, send)  # type: ignore[arg-type]
-
-
 def make_media_events_handler(kind: MediaKind, path: str):  # noqa: ANN201 - a route handler
-    @asgi(f"{path}/{{media_id:uuid}}/events", is_mount=False, name=f"{kind.value}-events")
-    async def media_event_stream(scope: Scope, receive: Receive, send: Send) -> None:
-        resources: Resources = scope["litestar_app"].state.resources
-        media_id: uuid.UUID = scope["path_params"]["media_id"]
-        user = scope["user"]
+    @get(
+        f"{path}/{{media_id:uuid}}/events", media_type="text/event-stream", name=f"{kind.value}-events",
+        summary=f"Live progress of one {kind} (SSE)", description=EVENTS_DOC, tags=[path.strip("/")],
+    )
+    async def media_event_stream(
+        request: Request[AuthUser, object, object],
+        media_id: uuid.UUID,
+        resources: Resources,
+        last_event_id_header: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
+        last_event_id: int | None = None,
+    ) -> ASGIApp:
         async with resources.sessions() as db:
             owned = await db.scalar(
-                select(m.Media.id).where(m.Media.id == media_id, m.Media.owner_id == user.id, m.Media.kind == kind)
+                select(m.Media.id).where(
+                    m.Media.id == media_id, m.Media.owner_id == request.user.id, m.Media.kind == kind
+                )
             )
         if owned is None:
-            await send_problem(scope, receive, send, 404, f"No {kind.value} with this id exists.")
-            return
-        await event_source(media_events(resources, media_id, last_event_id(scope)))(scope, receive, send)  # type: ignore[arg-type]
+            raise not_found(kind.value)
+        resume = resume_point(last_event_id_header, last_event_id)
+        return event_source(media_events(resources, media_id, resume))
 
     return media_event_stream
 
 
-@asgi("/events", is_mount=False, name="user-events")
-async def user_event_stream(scope: Scope, receive: Receive, send: Send) -> None:
-    resources: Resources = scope["litestar_app"].state.resources
-    await event_source(user_events(resources, scope["user"].id))(scope, receive, send)  # type: ignore[arg-type]
+@get("/events", media_type="text/event-stream", summary="Live events of all the caller's media (SSE)", tags=["events"])
+async def user_event_stream(request: Request[AuthUser, object, object], resources: Resources) -> ASGIApp:
+    return event_source(user_events(resources, request.user.id))

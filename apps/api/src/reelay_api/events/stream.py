@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,7 +26,7 @@ def to_sse(record: MediaEventRecord, *, with_media_id: bool = False, retry: int 
     data: dict[str, Any] = dict(record.data)
     if with_media_id:
         data["media_id"] = record.media_id
-    return ServerSentEvent(data=data, event=record.event, id=str(record.seq), retry=retry)
+    return ServerSentEvent(data=json.dumps(data), event=record.event, id=str(record.seq), retry=retry)
 
 
 def current_state(media: m.Media) -> MediaEventRecord:
@@ -85,7 +86,7 @@ async def user_events(resources: Resources, owner_id: uuid.UUID) -> AsyncIterato
         while True:
             item = await sub.queue.get()
             if item == RESYNC:
-                yield ServerSentEvent(data={}, event="resync")
+                yield ServerSentEvent(data="{}", event="resync")
             else:
                 assert isinstance(item, MediaEventRecord)
                 yield to_sse(item, with_media_id=True)

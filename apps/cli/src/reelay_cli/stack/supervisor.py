@@ -101,7 +101,6 @@ def print_urls(settings: Settings) -> None:
         "\n[bold green]reelay is up[/]\n"
         f"  API       {base}\n"
         f"  API docs  {base}/schema\n"
-        f"  web page  {base}/\n"
         f"  S3        {settings.s3_public_endpoint_url or settings.s3_endpoint_url}\n"
         "Press Ctrl-C to stop.\n"
     )

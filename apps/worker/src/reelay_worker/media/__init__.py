@@ -1,0 +1,1 @@
+"""Media jobs: transcoding attempts, lease sweeping, stale upload clean-up."""

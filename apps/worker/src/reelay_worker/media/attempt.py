@@ -1,0 +1,164 @@
+"""One attempt at processing one media item: claim, progress, lease, and how it ends.
+
+Every write is fenced on (attempt, status=processing): once the item is canceled, deleted or
+handed to a newer attempt, this attempt's writes match no row and it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reelay_core import events, jobs
+from reelay_core.db import models as m
+from reelay_core.db.models import MediaStatus
+from reelay_core.media.progress import ProgressThrottle
+from sqlalchemy import update
+
+from reelay_worker.resources import WorkerResources
+
+log = logging.getLogger(__name__)
+
+# Share of the progress bar each stage covers, so progress never goes back between stages.
+STAGE_SPANS: dict[str, tuple[float, float]] = {
+    "probe": (0.0, 2.0),
+    "transcode": (2.0, 90.0),
+    "package": (90.0, 91.0),
+    "upload": (91.0, 100.0),
+}
+
+
+class Fenced(Exception):
+    """This attempt no longer owns the media item (canceled, deleted or superseded)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Attempt:
+    def __init__(self, res: WorkerResources, media_id: uuid.UUID, number: int) -> None:
+        self.res = res
+        self.media_id = media_id
+        self.number = number
+        self.progress = 0.0
+        self.stage: str | None = None
+        self.throttle = ProgressThrottle()
+        self.media: m.Media | None = None
+
+    @property
+    def fence(self) -> dict[str, Any]:
+        return {"attempt": self.number, "status": MediaStatus.PROCESSING}
+
+    def lease_deadline(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.res.settings.lease_seconds)
+
+    async def write(self, event: str, *, expect: dict[str, Any] | None = None, **changes: Any) -> bool:
+        async with self.res.sessions() as db:
+            record = await events.record(db, self.media_id, event, expect=expect or self.fence, **changes)
+            await db.commit()
+        if record is None:
+            return False
+        try:
+            await events.publish(self.res.redis, record)
+        except Exception as exc:  # Postgres has it; SSE clients catch up from there
+            log.warning("could not publish %s for %s: %s", event, self.media_id, exc)
+        return True
+
+    async def claim(self) -> m.Media | None:
+        """Move queued -> processing for this attempt; None when the item is not ours to run."""
+        ok = await self.write(
+            "status",
+            expect={"attempt": self.number, "status": MediaStatus.QUEUED},
+            status=MediaStatus.PROCESSING, stage="probe", progress=0.0, eta_seconds=None,
+            lease_expires_at=self.lease_deadline(),
+        )
+        if not ok:
+            return None
+        async with self.res.sessions() as db:
+            self.media = await db.get(m.Media, self.media_id)
+        self.stage = "probe"
+        return self.media
+
+    async def report(self, stage: str, fraction: float, *, eta: int | None = None, force: bool = False) -> None:
+        """Progress within `stage` (0..1), throttled and never decreasing."""
+        low, high = STAGE_SPANS[stage]
+        value = max(self.progress, low + (high - low) * min(max(fraction, 0.0), 1.0))
+        changed_stage = stage != self.stage
+        if not (force or changed_stage or self.throttle.should_emit(value, time.monotonic())):
+            return
+        self.progress, self.stage = value, stage
+        if not await self.write("progress", progress=value, stage=stage, eta_seconds=eta):
+            raise Fenced()
+
+    async def save_source(self, source: dict[str, Any]) -> None:
+        async with self.res.sessions() as db:
+            await db.execute(
+                update(m.Media).where(m.Media.id == self.media_id, *self._fence_clauses()).values(source=source)
+            )
+            await db.commit()
+
+    async def renew_lease(self) -> bool:
+        async with self.res.sessions() as db:
+            result = await db.execute(
+                update(m.Media)
+                .where(m.Media.id == self.media_id, *self._fence_clauses())
+                .values(lease_expires_at=self.lease_deadline())
+                .execution_options(synchronize_session=False)
+            )
+            await db.commit()
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def _fence_clauses(self) -> list[Any]:
+        return [getattr(m.Media, k) == v for k, v in self.fence.items()]
+
+    async def keep_lease(self, owner: asyncio.Task[Any]) -> None:
+        """Renew the lease every third of its length; cancel `owner` once the item is not ours."""
+        interval = max(1.0, self.res.settings.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                still_ours = await self.renew_lease()
+            except Exception as exc:  # a database blip: the next renewal may succeed
+                log.warning("lease renewal for %s failed: %s", self.media_id, exc)
+                continue
+            if not still_ours:
+                log.info("media %s attempt %s is no longer ours; stopping", self.media_id, self.number)
+                owner.cancel()
+                return
+
+    # -- endings -------------------------------------------------------------------------------
+    async def complete(self, outputs: list[dict[str, Any]]) -> bool:
+        return await self.write(
+            "completed", status=MediaStatus.COMPLETED, progress=100.0, stage=None, eta_seconds=None,
+            outputs=outputs, completed_at=utcnow(), lease_expires_at=None,
+        )
+
+    async def fail(self, code: str, message: str) -> bool:
+        return await self.write(
+            "failed", status=MediaStatus.FAILED, stage=None, eta_seconds=None,
+            error_code=code, error_message=message, lease_expires_at=None,
+        )
+
+    async def retry_later(self, reason: str) -> bool:
+        """Queue the next attempt after its backoff, or fail when attempts are used up."""
+        settings = self.res.settings
+        if self.number >= settings.max_attempts:
+            return await self.fail("transcode_failed", f"Gave up after {self.number} attempts: {reason}")
+        delays = settings.retry_delays or [0.0]
+        delay = delays[min(self.number - 1, len(delays) - 1)]
+        nxt = self.number + 1
+        ok = await self.write(
+            "status", status=MediaStatus.QUEUED, attempt=nxt, job_id=jobs.transcode_job_id(self.media_id, nxt),
+            queued_at=utcnow(), progress=0.0, stage=None, eta_seconds=None, lease_expires_at=None,
+            error_code=None, error_message=None,
+        )
+        if ok:
+            log.info("media %s attempt %s failed (%s); retrying in %g s", self.media_id, self.number, reason, delay)
+            await jobs.enqueue_transcode(self.res.redis, self.media_id, nxt, defer_by=delay)
+        return ok

@@ -1,0 +1,142 @@
+"""The media jobs arq runs: transcode one attempt, requeue dead workers' items, expire uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from arq.jobs import Job, JobStatus
+from botocore.exceptions import BotoCoreError, ClientError
+from reelay_core import events, jobs
+from reelay_core.db import models as m
+from reelay_core.db.models import MediaKind, MediaStatus
+from reelay_core.media.errors import MediaRejected
+from sqlalchemy import select
+
+from reelay_worker.media.attempt import Attempt, Fenced
+from reelay_worker.pipeline.errors import FFmpegError, FFmpegKilled, FFmpegStalled
+from reelay_worker.pipeline.image import process_image
+from reelay_worker.pipeline.video import process_video
+from reelay_worker.resources import WorkerResources
+
+log = logging.getLogger(__name__)
+
+# Worth another attempt: the same input may well succeed next time.
+TRANSIENT = (FFmpegKilled, FFmpegStalled, BotoCoreError, ClientError, OSError, ConnectionError, TimeoutError)
+# A queued item whose job vanished from Redis (e.g. Redis lost its data) is re-enqueued after this.
+QUEUED_GRACE = timedelta(seconds=60)
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+async def transcode(ctx: dict[str, Any], media_id: str, attempt_number: int) -> str:
+    res: WorkerResources = ctx["res"]
+    attempt = Attempt(res, uuid.UUID(media_id), attempt_number)
+    media = await attempt.claim()
+    if media is None:
+        return "not ours: canceled, deleted or superseded"
+    lease = asyncio.create_task(attempt.keep_lease(asyncio.current_task()))  # type: ignore[arg-type]
+    workdir = Path(tempfile.mkdtemp(prefix=f"reelay-{media_id}-"))
+    try:
+        pipeline = process_video if media.kind == MediaKind.VIDEO else process_image
+        outputs = await pipeline(attempt, media, workdir)
+        return "completed" if await attempt.complete(outputs) else "superseded"
+    except MediaRejected as exc:
+        await attempt.fail(exc.code, exc.message)
+        return f"failed: {exc.code}"
+    except Fenced:
+        return "stopped: no longer ours"
+    except TRANSIENT as exc:
+        await attempt.retry_later(describe(exc))
+        return f"retrying: {describe(exc)}"
+    except FFmpegError as exc:  # FFmpeg itself refused the input: another try would too
+        await attempt.fail("transcode_failed", f"FFmpeg could not convert this file: {exc}")
+        return "failed: transcode_failed"
+    finally:
+        lease.cancel()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def sweep_leases(ctx: dict[str, Any]) -> dict[str, int]:
+    """Requeue items whose worker died (lease expired), re-enqueue queued items whose job is gone."""
+    res: WorkerResources = ctx["res"]
+    now = datetime.now(UTC)
+    requeued = reenqueued = 0
+    async with res.sessions() as db:
+        expired = (
+            await db.scalars(
+                select(m.Media)
+                .where(m.Media.status == MediaStatus.PROCESSING, m.Media.lease_expires_at < now)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        records = []
+        for media in expired:
+            fence = {"attempt": media.attempt, "status": MediaStatus.PROCESSING}
+            if media.attempt >= res.settings.max_attempts:
+                records.append(await events.record(
+                    db, media.id, "failed", expect=fence, status=MediaStatus.FAILED, stage=None,
+                    eta_seconds=None, lease_expires_at=None, error_code="worker_lost",
+                    error_message=f"The worker processing this item stopped responding {media.attempt} times.",
+                ))
+                continue
+            nxt = media.attempt + 1
+            records.append(await events.record(
+                db, media.id, "status", expect=fence, status=MediaStatus.QUEUED, attempt=nxt,
+                job_id=jobs.transcode_job_id(media.id, nxt), queued_at=now, progress=0.0, stage=None,
+                eta_seconds=None, lease_expires_at=None,
+            ))
+            requeued += 1
+        await db.commit()
+    for record in records:
+        if record is not None and record.data["status"] == MediaStatus.QUEUED:
+            await jobs.enqueue_transcode(res.redis, record.media_id, record.data["attempts"])
+        await events.publish(res.redis, record)
+
+    async with res.sessions() as db:
+        queued = (
+            await db.scalars(
+                select(m.Media).where(m.Media.status == MediaStatus.QUEUED, m.Media.queued_at < now - QUEUED_GRACE)
+            )
+        ).all()
+    for media in queued:
+        job_id = jobs.transcode_job_id(media.id, media.attempt)
+        if await Job(job_id, res.redis).status() == JobStatus.not_found:
+            await jobs.enqueue_transcode(res.redis, media.id, media.attempt)
+            reenqueued += 1
+    if requeued or reenqueued:
+        log.info("sweep: requeued %d items of dead workers, re-enqueued %d lost jobs", requeued, reenqueued)
+    return {"requeued": requeued, "reenqueued": reenqueued}
+
+
+async def abort_stale_uploads(ctx: dict[str, Any]) -> int:
+    """Cancel uploads left unfinished past REELAY_STALE_UPLOAD_HOURS and delete their parts."""
+    res: WorkerResources = ctx["res"]
+    cutoff = datetime.now(UTC) - timedelta(hours=res.settings.stale_upload_hours)
+    async with res.sessions() as db:
+        stale = (
+            await db.scalars(
+                select(m.Media).where(m.Media.status == MediaStatus.AWAITING_UPLOAD, m.Media.created_at < cutoff)
+            )
+        ).all()
+    for media in stale:
+        if media.upload_id:
+            await res.storage.abort_multipart(media.source_key, media.upload_id)
+        await res.storage.delete_prefix(f"media/{media.id}/")
+        async with res.sessions() as db:
+            record = await events.record(
+                db, media.id, "canceled", expect={"status": MediaStatus.AWAITING_UPLOAD},
+                status=MediaStatus.CANCELED, upload_id=None, error_code="upload_expired",
+                error_message=f"The upload was not completed within {res.settings.stale_upload_hours} h.",
+            )
+            await db.commit()
+        await events.publish(res.redis, record)
+    return len(stale)

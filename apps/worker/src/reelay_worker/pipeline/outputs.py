@@ -1,0 +1,46 @@
+"""Uploading a finished output tree to storage, concurrently, with byte progress."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from reelay_core.storage import Storage
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".webp": "image/webp",
+}
+CONCURRENCY = 8
+
+
+def content_type(path: Path) -> str:
+    return CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+async def upload_tree(
+    storage: Storage,
+    files: dict[Path, str],
+    on_progress: Callable[[float], Awaitable[None]],
+) -> None:
+    """Upload `files` (local path -> key); `on_progress` gets the fraction of bytes done."""
+    total = sum(p.stat().st_size for p in files) or 1
+    done = 0
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(path: Path, key: str) -> None:
+        nonlocal done
+        async with gate:
+            await storage.upload_file(path, key, content_type=content_type(path))
+        done += path.stat().st_size
+        await on_progress(done / total)
+
+    async with asyncio.TaskGroup() as group:
+        for path, key in files.items():
+            group.create_task(one(path, key))

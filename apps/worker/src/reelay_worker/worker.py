@@ -1,0 +1,55 @@
+"""The one registry of worker jobs and crons, and the worker's start-up and shutdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron, func
+from arq.connections import RedisSettings
+from reelay_core import jobs
+from reelay_core.binaries import ffmpeg_path, ffprobe_path
+from reelay_core.db.session import make_engine, make_session_factory
+from reelay_core.settings import Settings
+from reelay_core.storage import Storage
+
+from reelay_worker.media.tasks import abort_stale_uploads, sweep_leases, transcode
+from reelay_worker.resources import WorkerResources
+
+
+def make_worker_settings(settings: Settings) -> type:
+    async def startup(ctx: dict[str, Any]) -> None:
+        engine = make_engine(str(settings.database_url), pool_size=settings.worker_concurrency + 4)
+        storage = Storage(settings)
+        await storage.__aenter__()
+        ctx["res"] = WorkerResources(
+            settings=settings, engine=engine, sessions=make_session_factory(engine), storage=storage,
+            redis=ctx["redis"], ffmpeg=ffmpeg_path(settings), ffprobe=ffprobe_path(settings),
+        )
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        res: WorkerResources | None = ctx.get("res")
+        if res is not None:
+            await res.storage.__aexit__(None, None, None)
+            await res.engine.dispose()
+
+    attributes = {
+        "functions": [
+            # max_tries=1: a crashed attempt is requeued by sweep_leases under a new attempt
+            # number, so arq itself must not re-run the old one.
+            func(transcode, name=jobs.TRANSCODE, timeout=settings.job_timeout_seconds, max_tries=1),
+        ],
+        "cron_jobs": [
+            cron(sweep_leases, name=jobs.SWEEP_LEASES, second=set(range(0, 60, 5)), run_at_startup=True,
+                 timeout=60, unique=True),
+            cron(abort_stale_uploads, name=jobs.ABORT_STALE_UPLOADS, minute={7, 37}, second=0, timeout=600,
+                 unique=True),
+        ],
+        "redis_settings": RedisSettings.from_dsn(str(settings.redis_url)),
+        "max_jobs": settings.worker_concurrency,
+        "job_timeout": settings.job_timeout_seconds,
+        "allow_abort_jobs": True,
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "health_check_interval": 10,
+    }
+    return type("WorkerSettings", (), attributes)

@@ -1,0 +1,1 @@
+"""Pure media logic: ffprobe parsing, ladder choice, FFmpeg arguments and progress parsing."""

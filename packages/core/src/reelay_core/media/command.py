@@ -1,0 +1,291 @@
+"""FFmpeg arguments for the one-pass ladder (HLS + MP4 + poster) and the HLS master playlist."""
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reelay_core.media.ladder import Rung
+from reelay_core.media.probe import FORMAT_WHITELIST, local_url
+
+MASTER_PLAYLIST = "master.m3u8"
+MP4_FILE = "video.mp4"
+POSTER_FILE = "poster.jpg"
+POSTER_MAX_WIDTH = 1280
+AUDIO_CODEC = "mp4a.40.2"  # AAC-LC
+# Declared bandwidth includes MPEG-TS packet overhead (about 5-10 %).
+_TS_OVERHEAD = 1.1
+
+# Output paths go inside the tee muxer's spec, whose own syntax uses : | [ ] ' \ , and =.
+# The worker chooses out_dir (a temp dir), so refusing those characters is simpler than
+# escaping them twice.
+_SAFE_DIR = re.compile(r"[A-Za-z0-9_./+@-]+")
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """Files one transcode leaves in out_dir, as paths relative to it."""
+
+    master: str
+    playlists: Mapping[str, str]  # rung name -> "720p/index.m3u8"; segments sit beside it
+    mp4: str
+    poster: str
+    directories: tuple[str, ...]  # must exist before FFmpeg starts: hls does not create them
+
+
+def output_layout(ladder: list[Rung]) -> OutputLayout:
+    return OutputLayout(
+        master=MASTER_PLAYLIST,
+        playlists={r.name: f"{r.name}/index.m3u8" for r in ladder},
+        mp4=MP4_FILE,
+        poster=POSTER_FILE,
+        directories=tuple(r.name for r in ladder),
+    )
+
+
+def poster_time(duration: float) -> float:
+    """A tenth into the video (past fade-ins), at most 5 s, always before the last frame."""
+    return round(min(duration * 0.1, 5.0), 3)
+
+
+def poster_size(top: Rung) -> tuple[int, int]:
+    if top.width <= POSTER_MAX_WIDTH:
+        return top.width, top.height
+    height = max(2, round(top.height * POSTER_MAX_WIDTH / top.width / 2) * 2)
+    return POSTER_MAX_WIDTH, height
+
+
+def h264_level(width: int, height: int, frame_rate: float, maxrate: int) -> int:
+    """The lowest H.264 level (x10, e.g. 40 for 4.0) whose limits fit the rung (Table A-1).
+
+    We set it explicitly so the CODECS in the master playlist is exactly what x264 wrote.
+    """
+    mbs = math.ceil(width / 16) * math.ceil(height / 16)
+    for level, max_mbps, max_fs, max_kbps in _LEVELS:
+        side_limit = math.sqrt(8 * max_fs)
+        if (
+            mbs <= max_fs
+            and math.ceil(width / 16) <= side_limit
+            and math.ceil(height / 16) <= side_limit
+            and mbs * frame_rate <= max_mbps
+            and maxrate <= max_kbps * 1250  # High profile: 1.25 x the Baseline bitrate
+        ):
+            return level
+    return _LEVELS[-1][0]
+
+
+# (level, MaxMBPS, MaxFS, MaxBR kbit/s); below 3.0 is not worth a separate case.
+_LEVELS = (
+    (30, 40_500, 1_620, 10_000),
+    (31, 108_000, 3_600, 14_000),
+    (32, 216_000, 5_120, 20_000),
+    (40, 245_760, 8_192, 20_000),
+    (41, 245_760, 8_192, 50_000),
+    (42, 522_240, 8_704, 50_000),
+    (50, 589_824, 22_080, 135_000),
+    (51, 983_040, 36_864, 240_000),
+    (52, 2_073_600, 36_864, 240_000),
+)
+
+
+def video_codec_tag(rung: Rung, frame_rate: float) -> str:
+    """RFC 6381 codec string: avc1 + High profile (0x64) + no constraint flags + level."""
+    return f"avc1.6400{h264_level(rung.width, rung.height, frame_rate, rung.maxrate):02x}"
+
+
+def build_master_playlist(ladder: list[Rung], has_audio: bool, *, frame_rate: float) -> str:
+    """The HLS master playlist, written by us rather than by FFmpeg's `master_pl_name`.
+
+    Each rung goes through its own hls muxer inside `tee` (so the top rung can also feed the
+    MP4), and each of those would write a master naming only itself. Writing it here also
+    keeps BANDWIDTH and CODECS tied to the ladder and the levels we gave x264.
+    """
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for rung in ladder:
+        audio = rung.audio_bitrate if has_audio else 0
+        codecs = video_codec_tag(rung, frame_rate) + (f",{AUDIO_CODEC}" if has_audio else "")
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={round((rung.maxrate + audio) * _TS_OVERHEAD)},"
+            f"AVERAGE-BANDWIDTH={round((rung.video_bitrate + audio) * _TS_OVERHEAD)},"
+            f'RESOLUTION={rung.width}x{rung.height},CODECS="{codecs}"'
+        )
+        lines.append(f"{rung.name}/index.m3u8")
+    return "\n".join(lines) + "\n"
+
+
+def build_transcode_args(
+    ffmpeg: str,
+    source: str,
+    out_dir: str,
+    ladder: list[Rung],
+    *,
+    has_audio: bool,
+    frame_rate: float,
+    poster_at: float,
+    preset: str = "veryfast",
+    segment_seconds: int = 6,
+    limit_seconds: float | None = None,
+) -> list[str]:
+    """One FFmpeg process for the whole ladder: decode once, `split`, encode each rung once.
+
+    Every rung's encoded streams go to a `tee` muxer: one hls slave per rung, and the top
+    rung's streams to an MP4 slave as well, so that rung is not encoded twice. The poster is a
+    further branch of the same filter graph. `limit_seconds` caps how much is read, for files
+    whose real length exceeds what their header claims.
+    """
+    return _build(
+        ffmpeg, source, out_dir, ladder,
+        has_audio=has_audio, frame_rate=frame_rate, poster_at=poster_at, preset=preset,
+        segment_seconds=segment_seconds, limit_seconds=limit_seconds, hls=True, mp4=True,
+    )  # fmt: skip
+
+
+def build_per_rendition_args(
+    ffmpeg: str,
+    source: str,
+    out_dir: str,
+    ladder: list[Rung],
+    *,
+    has_audio: bool,
+    frame_rate: float,
+    poster_at: float,
+    preset: str = "veryfast",
+    segment_seconds: int = 6,
+) -> list[list[str]]:
+    """The naive baseline for benchmarks: one process per rung (HLS only), then one more that
+    encodes the top rung again for the MP4 and cuts the poster. Same files, same settings."""
+    common = {
+        "has_audio": has_audio, "frame_rate": frame_rate, "poster_at": poster_at,
+        "preset": preset, "segment_seconds": segment_seconds, "limit_seconds": None,
+    }  # fmt: skip
+    commands = [
+        _build(ffmpeg, source, out_dir, [rung], hls=True, mp4=False, **common) for rung in ladder
+    ]
+    commands.append(_build(ffmpeg, source, out_dir, ladder[:1], hls=False, mp4=True, **common))
+    return commands
+
+
+def _build(
+    ffmpeg: str,
+    source: str,
+    out_dir: str,
+    ladder: list[Rung],
+    *,
+    has_audio: bool,
+    frame_rate: float,
+    poster_at: float,
+    preset: str,
+    segment_seconds: int,
+    limit_seconds: float | None,
+    hls: bool,
+    mp4: bool,
+) -> list[str]:
+    if not ladder:
+        raise ValueError("the ladder is empty")
+    if not _SAFE_DIR.fullmatch(out_dir):
+        raise ValueError(f"out_dir has characters the tee muxer would misread: {out_dir!r}")
+    out_dir = out_dir.rstrip("/") or "/"
+    poster = mp4  # the poster rides along with the top rung's MP4
+    gop = max(1, round(segment_seconds * frame_rate))
+
+    args = [
+        ffmpeg, "-nostdin", "-hide_banner", "-y", "-loglevel", "warning",
+        "-progress", "pipe:1", "-nostats",
+        # Input options: local files only, only the containers we accept.
+        "-protocol_whitelist", "file", "-format_whitelist", FORMAT_WHITELIST,
+    ]  # fmt: skip
+    if limit_seconds is not None:
+        args += ["-t", _num(limit_seconds)]
+    args += ["-i", local_url(source), "-filter_complex", _filter_graph(ladder, poster, poster_at)]
+
+    for i in range(len(ladder)):
+        args += ["-map", f"[v{i}]"]
+    if has_audio:
+        # One AAC encode per rung (cheap next to video) so each rung has its own audio bitrate.
+        args += ["-map", "0:a:0"] * len(ladder)
+    args += [
+        "-c:v", "libx264", "-preset", preset, "-profile:v", "high",
+        # Keyframes at the same instants in every rung, so players can switch between
+        # segments; no scene-cut keyframes, which would differ between rungs.
+        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+        "-force_key_frames", f"expr:gte(t,n_forced*{segment_seconds})",
+    ]  # fmt: skip
+    for i, rung in enumerate(ladder):
+        level = h264_level(rung.width, rung.height, frame_rate, rung.maxrate)
+        args += [
+            f"-b:v:{i}", str(rung.video_bitrate), f"-maxrate:v:{i}", str(rung.maxrate),
+            f"-bufsize:v:{i}", str(rung.bufsize), f"-level:v:{i}", f"{level // 10}.{level % 10}",
+        ]  # fmt: skip
+    if has_audio:
+        args += ["-c:a", "aac", "-ac", "2", "-ar", "48000"]
+        for i, rung in enumerate(ladder):
+            args += [f"-b:a:{i}", str(rung.audio_bitrate)]
+    args += [
+        # MP4 needs the H.264/AAC headers out of band; mpegts repeats them at keyframes anyway.
+        "-flags", "+global_header",
+        # No source metadata (phones write GPS location) and no chapters in the outputs.
+        "-map_metadata", "-1", "-map_chapters", "-1",
+        "-f", "tee", _tee_spec(out_dir, ladder, has_audio, segment_seconds, hls=hls, mp4=mp4),
+    ]  # fmt: skip
+    if poster:
+        args += [
+            # passthrough: a constant-rate output would repeat the frame back to t=0 first.
+            "-map", "[poster]", "-frames:v", "2", "-update", "1", "-fps_mode", "passthrough",
+            # The frames are already full-range yuv420p; without "unofficial" FFmpeg converts
+            # them again to the deprecated yuvj420p and warns into our error tail.
+            "-strict", "unofficial", "-q:v", "3",
+            "-map_metadata", "-1", f"{out_dir}/{POSTER_FILE}",
+        ]  # fmt: skip
+    return args
+
+
+def _filter_graph(ladder: list[Rung], poster: bool, poster_at: float) -> str:
+    # 0:V:0 is the first video stream that is not cover art. FFmpeg has already applied the
+    # source's rotation (autorotate) before this graph, so sizes are display sizes.
+    branches = len(ladder) + (1 if poster else 0)
+    labels = [f"[s{i}]" for i in range(branches)]
+    parts = [f"[0:V:0]split={branches}{''.join(labels)}" if branches > 1 else ""]
+    if branches == 1:
+        labels = ["[0:V:0]"]
+    for i, rung in enumerate(ladder):
+        # setsar=1: anamorphic sources become square pixels at the display aspect.
+        parts.append(f"{labels[i]}scale={rung.width}:{rung.height},setsar=1,format=yuv420p[v{i}]")
+    if poster:
+        width, height = poster_size(ladder[0])
+        # The first frame, then the first at poster_at, which overwrites it (-update 1): a
+        # poster_at past the real end still leaves a poster. selected_n stops the branch after.
+        parts.append(
+            f"{labels[-1]}select='eq(n,0)+gte(t,{_num(poster_at)})*lt(selected_n,2)',"
+            # JPEG is full range: convert here, in the same scale.
+            f"scale={width}:{height}:out_range=full,setsar=1,format=yuv420p[poster]"
+        )
+    return ";".join(p for p in parts if p)
+
+
+def _tee_spec(
+    out_dir: str, ladder: list[Rung], has_audio: bool, segment_seconds: int, *, hls: bool, mp4: bool
+) -> str:
+    def options(i: int) -> str:
+        # Quoted because ':' separates tee options; the quotes are escaped because tee
+        # unescapes the whole spec once before reading them. onfail=abort: without it a slave
+        # that cannot open its file is dropped and FFmpeg still exits 0.
+        streams = f"v:{i},a:{i}" if has_audio else f"v:{i}"
+        return rf"select=\'{streams}\':onfail=abort"
+
+    slaves = []
+    if hls:
+        for i, rung in enumerate(ladder):
+            slaves.append(
+                f"[{options(i)}:f=hls:hls_time={segment_seconds}:hls_playlist_type=vod"
+                f":hls_flags=independent_segments"
+                f":hls_segment_filename={out_dir}/{rung.name}/seg_%05d.ts]"
+                f"{out_dir}/{rung.name}/index.m3u8"
+            )
+    if mp4:
+        # faststart: moov before mdat, so browsers start playing before the download ends.
+        slaves.append(f"[{options(0)}:f=mp4:movflags=+faststart]{out_dir}/{MP4_FILE}")
+    return "|".join(slaves)
+
+
+def _num(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")

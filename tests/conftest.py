@@ -1,0 +1,88 @@
+"""Session-wide real servers for the suite: embedded PostgreSQL, Valkey, SeaweedFS and FFmpeg.
+
+Started once on free ports in a temp dir (or as testcontainers with REELAY_TEST_DOCKER=1 when
+Docker answers). Each test that asks for `db_clean` starts from empty tables; storage keys are
+namespaced by media id, so tests never see each other's objects.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from reelay_core.settings import Settings
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from reelay_cli.stack.embedded import EmbeddedServices, Ports, ensure_bucket, settings_env
+from reelay_cli.stack.ports import free_port
+from tests.support.docker_stack import docker_requested, docker_settings
+from tests.support.media import MediaFactory
+from tests.support.processes import AppProcesses
+
+# Fast-moving values so retries, leases and stalls are observable within seconds.
+TEST_OVERRIDES = {
+    "lease_seconds": 6,
+    "retry_delays": [0.5, 1.0, 2.0],
+    "stall_timeout": 20.0,
+    "auth_rate_limit_per_minute": 100_000,
+    "ladder_heights": [1080, 720, 480, 360],
+    "log_level": "INFO",
+}
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    data_dir = tmp_path_factory.mktemp("reelay-data")
+    base = Settings(data_dir=data_dir, api_port=free_port(), **TEST_OVERRIDES)
+    if docker_requested():
+        with docker_settings(base) as settings:
+            yield settings
+        return
+    services = EmbeddedServices(
+        base, Ports(redis=free_port(), s3=free_port(), seaweed=free_port()), persist=False
+    )
+    try:
+        settings = services.start()
+        yield settings
+    finally:
+        services.stop()
+
+
+@pytest.fixture(scope="session")
+def apps(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcesses]:
+    """The real API and worker processes, as `reelay up` runs them."""
+    processes = AppProcesses(stack_settings, tmp_path_factory.mktemp("logs"))
+    processes.start()
+    try:
+        yield processes
+    finally:
+        processes.stop()
+
+
+@pytest.fixture
+async def db_clean(stack_settings: Settings) -> None:
+    engine = create_async_engine(str(stack_settings.database_url))
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE media_events, media, users CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def api(apps: AppProcesses, db_clean: None) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=apps.base_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def media_factory(tmp_path_factory: pytest.TempPathFactory) -> MediaFactory:
+    return MediaFactory(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(scope="session")
+def child_env(stack_settings: Settings) -> dict[str, str]:
+    return {**os.environ, **settings_env(stack_settings)}
