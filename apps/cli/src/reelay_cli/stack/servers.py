@@ -125,6 +125,10 @@ class EmbeddedSeaweedFS:
             f"-s3.port={self.s3_port}",
             f"-s3.config={self.data_dir / 's3.json'}",
             "-master.telemetry=false",
+            # Extra catalog listeners on fixed ports (8181, 9101) that reelay does not use and
+            # that would collide between two stacks on one machine.
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
             # Small volumes: the default 30 GB limit is meant for dedicated storage hosts.
             "-master.volumeSizeLimitMB=1024",
             "-volume.max=0",
@@ -134,7 +138,7 @@ class EmbeddedSeaweedFS:
 
     def start(self) -> None:
         for name, port in [("S3", self.s3_port), *self.ports.items()]:
-            for candidate in (port, port + 10000) if name != "S3" else (port,):
+            for candidate in (port, port + 10000):
                 if not port_is_free(candidate):
                     raise StackError(
                         f"port {candidate} for SeaweedFS {name} is in use; "

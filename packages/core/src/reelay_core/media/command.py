@@ -12,6 +12,8 @@ MASTER_PLAYLIST = "master.m3u8"
 MP4_FILE = "video.mp4"
 POSTER_FILE = "poster.jpg"
 POSTER_MAX_WIDTH = 1280
+# Slow-motion phone video (120/240 fps) is played at 60 at most; more only costs encoding.
+MAX_FRAME_RATE = 60.0
 AUDIO_CODEC = "mp4a.40.2"  # AAC-LC
 # Declared bandwidth includes MPEG-TS packet overhead (about 5-10 %).
 _TS_OVERHEAD = 1.1
@@ -60,6 +62,7 @@ def h264_level(width: int, height: int, frame_rate: float, maxrate: int) -> int:
 
     We set it explicitly so the CODECS in the master playlist is exactly what x264 wrote.
     """
+    frame_rate = min(frame_rate, MAX_FRAME_RATE)
     mbs = math.ceil(width / 16) * math.ceil(height / 16)
     for level, max_mbps, max_fs, max_kbps in _LEVELS:
         side_limit = math.sqrt(8 * max_fs)
@@ -186,7 +189,7 @@ def _build(
         raise ValueError(f"out_dir has characters the tee muxer would misread: {out_dir!r}")
     out_dir = out_dir.rstrip("/") or "/"
     poster = mp4  # the poster rides along with the top rung's MP4
-    gop = max(1, round(segment_seconds * frame_rate))
+    gop = max(1, round(segment_seconds * min(frame_rate, MAX_FRAME_RATE)))
 
     args = [
         ffmpeg, "-nostdin", "-hide_banner", "-y", "-loglevel", "warning",
@@ -196,7 +199,8 @@ def _build(
     ]  # fmt: skip
     if limit_seconds is not None:
         args += ["-t", _num(limit_seconds)]
-    args += ["-i", local_url(source), "-filter_complex", _filter_graph(ladder, poster, poster_at)]
+    graph = _filter_graph(ladder, poster, poster_at, frame_rate)
+    args += ["-i", local_url(source), "-filter_complex", graph]
 
     for i in range(len(ladder)):
         args += ["-map", f"[v{i}]"]
@@ -239,14 +243,16 @@ def _build(
     return args
 
 
-def _filter_graph(ladder: list[Rung], poster: bool, poster_at: float) -> str:
+def _filter_graph(ladder: list[Rung], poster: bool, poster_at: float, frame_rate: float) -> str:
     # 0:V:0 is the first video stream that is not cover art. FFmpeg has already applied the
     # source's rotation (autorotate) before this graph, so sizes are display sizes.
+    source = "[0:V:0]" + (f"fps={MAX_FRAME_RATE:g}," if frame_rate > MAX_FRAME_RATE else "")
     branches = len(ladder) + (1 if poster else 0)
     labels = [f"[s{i}]" for i in range(branches)]
-    parts = [f"[0:V:0]split={branches}{''.join(labels)}" if branches > 1 else ""]
-    if branches == 1:
-        labels = ["[0:V:0]"]
+    if branches > 1:
+        parts = [f"{source}split={branches}{''.join(labels)}"]
+    else:
+        parts, labels = [], [source]
     for i, rung in enumerate(ladder):
         # setsar=1: anamorphic sources become square pixels at the display aspect.
         parts.append(f"{labels[i]}scale={rung.width}:{rung.height},setsar=1,format=yuv420p[v{i}]")
