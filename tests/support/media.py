@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import ffmpeg as ffmpeg_wheel
+from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
 
 FFMPEG = ffmpeg_wheel.FFMPEG_PATH
 FFPROBE = ffmpeg_wheel.FFPROBE_PATH
@@ -19,7 +20,8 @@ class MediaFactory:
         path = self.directory / name
         if not path.exists():
             subprocess.run(
-                [FFMPEG, "-v", "error", "-y", *args, str(path)], check=True, capture_output=True, timeout=120
+                [str(FFMPEG), "-v", "error", "-y", *args, str(path)],
+                check=True, capture_output=True, timeout=120, env=subprocess_env(),
             )
         return path
 
@@ -55,7 +57,7 @@ def probe(path: Path | str) -> dict:
     import json
 
     out = subprocess.run(
-        [FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        check=True, capture_output=True, timeout=60,
+        [str(FFPROBE), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+        check=True, capture_output=True, timeout=60, env=subprocess_env(),
     )
     return json.loads(out.stdout)
