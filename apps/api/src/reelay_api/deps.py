@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 from litestar import Request
-from litestar.di import Provide
 from litestar.datastructures import State
+from litestar.di import Provide
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -8,6 +8,9 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from pydantic import BaseModel, Field
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -81,6 +84,7 @@ def handle_http(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
         401: "Authentication required: send `Authorization: Bearer <token>` or the session cookie.",
         404: "No resource at this path.",
         405: "This method is not allowed on this path.",
+        429: "Too many requests from this address; wait a minute and try again.",
     }.get(exc.status_code, exc.detail)
     if exc.status_code == 401 and exc.detail and "token" in exc.detail.lower():
         detail = f"{detail} ({exc.detail})"
@@ -98,3 +102,51 @@ EXCEPTION_HANDLERS = {
     HTTPException: handle_http,
     Exception: handle_crash,
 }
+
+
+# -- OpenAPI -------------------------------------------------------------------------------------
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details: the body of every 4xx/5xx answer."""
+
+    type: str = Field(examples=["urn:reelay:problem:not_found"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No video with this id exists."])
+
+
+PROBLEM_DESCRIPTIONS = {
+    400: "The body is not valid JSON or not a well-formed form.",
+    401: "No valid bearer token or session cookie.",
+    404: "No such item, or it belongs to another user.",
+    409: "The item is not in a state that allows this.",
+    413: "The file is larger than the configured limit.",
+    415: "The file's extension or content type is not accepted.",
+    422: "The request is well-formed but its values are not acceptable.",
+    429: "Too many requests; wait and try again.",
+}
+
+
+def problem_docs(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem answers a handler gives."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=PROBLEM_DESCRIPTIONS[status],
+            media_type=MEDIA_TYPE,
+            generate_examples=False,
+            examples=[
+                Example(
+                    summary=HTTPStatus(status).phrase,
+                    value={
+                        "type": "about:blank",
+                        "title": HTTPStatus(status).phrase,
+                        "status": status,
+                        "detail": PROBLEM_DESCRIPTIONS[status],
+                    },
+                )
+            ],
+        )
+        for status in statuses
+    }

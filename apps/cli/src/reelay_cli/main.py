@@ -1,4 +1,8 @@
-"""The `reelay` command."""
+"""The `reelay` command.
+
+`up` runs the embedded stack; every other command talks only HTTP to a reelay server. Heavy
+imports (the stack, settings) happen inside `up`, so the HTTP commands start quickly.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from reelay_core.settings import Settings
 
-from reelay_cli.stack.embedded import Ports
+from reelay_cli.commands import auth, media, processing
 
 app = typer.Typer(
     help="reelay: a self-hostable media pipeline. `reelay up` runs the whole stack locally.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+# Defaults of `reelay up`'s embedded ports (reelay_cli.stack.embedded.Ports), repeated here so
+# that importing the stack is left to `up` itself; tests/e2e/test_cli.py checks they agree.
+REDIS_PORT, S3_PORT, SEAWEED_PORT = 16379, 8333, 19333
 
 
 @app.callback()
@@ -29,17 +36,20 @@ def up(
     ] = None,
     host: Annotated[str | None, typer.Option(help="API bind address [default: 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="API port [default: REELAY_API_PORT or 8000]")] = None,
-    s3_port: Annotated[int, typer.Option(help="Embedded SeaweedFS S3 port")] = Ports.s3,
-    redis_port: Annotated[int, typer.Option(help="Embedded Valkey port")] = Ports.redis,
+    s3_port: Annotated[int, typer.Option(help="Embedded SeaweedFS S3 port")] = S3_PORT,
+    redis_port: Annotated[int, typer.Option(help="Embedded Valkey port")] = REDIS_PORT,
     seaweed_port: Annotated[
         int, typer.Option(help="Embedded SeaweedFS master port (volume and filer use the next two)")
-    ] = Ports.seaweed,
+    ] = SEAWEED_PORT,
 ) -> None:
     """Start PostgreSQL, Valkey, SeaweedFS, the API and a worker; Ctrl-C stops them all.
 
     Any REELAY_DATABASE_URL, REELAY_REDIS_URL or REELAY_S3_ENDPOINT_URL that is set replaces
     the matching embedded server.
     """
+    from reelay_core.settings import Settings
+
+    from reelay_cli.stack.embedded import Ports
     from reelay_cli.stack.supervisor import run_up
 
     overrides: dict[str, object] = {}
@@ -51,6 +61,19 @@ def up(
         overrides["api_port"] = port
     settings = Settings().model_copy(update=overrides)
     raise typer.Exit(run_up(settings, Ports(redis=redis_port, s3=s3_port, seaweed=seaweed_port)))
+
+
+app.command()(auth.register)
+app.command()(auth.login)
+app.command()(auth.logout)
+app.command()(processing.upload)
+app.command()(processing.watch)
+app.command("ls")(media.ls)
+app.command()(media.get)
+app.command()(media.download)
+app.command()(media.cancel)
+app.command()(media.retry)
+app.command("rm")(media.rm)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,14 @@ from arq.worker import run_worker
 from reelay_core.logging import configure_logging
 from reelay_core.settings import get_settings
 
+from reelay_worker import log_filters
 from reelay_worker.worker import make_worker_settings
 
 
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    log_filters.install()
     run_worker(make_worker_settings(settings))
 
 

@@ -110,6 +110,15 @@ class Storage:
             ExpiresIn=expires,
         )
 
+    async def upload_part(
+        self, key: str, upload_id: str, part_number: int, body: bytes | bytearray
+    ) -> str:
+        """Store one part of a multipart upload from memory; returns its ETag."""
+        answer = await self.internal.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=part_number, Body=body
+        )
+        return answer["ETag"].strip('"')
+
     async def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
         parts: list[StoredPart] = []
         marker = 0

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelay_api.auth import service
 from reelay_api.auth.schemas import Credentials, TokenOut, UserOut
 from reelay_api.auth.security import AuthUser
-from reelay_api.problems import Problem
+from reelay_api.problems import Problem, problem_docs
 
 
 def make_auth_controller(settings: Settings, jwt_auth: JWTCookieAuth) -> type[Controller]:
@@ -28,15 +28,23 @@ def make_auth_controller(settings: Settings, jwt_auth: JWTCookieAuth) -> type[Co
         tags = ["auth"]
         middleware = [rate_limit.middleware]
 
-        @post("/register", status_code=201, summary="Create an account")
+        @post(
+            "/register", status_code=201, summary="Create an account",
+            responses=problem_docs(400, 409, 422, 429),
+        )
         async def register(self, data: Credentials, db: AsyncSession) -> UserOut:
             try:
                 user = await service.register(db, data.email, data.password)
             except service.EmailTaken:
-                raise Problem(409, "This email is already registered.", code="email_taken")
+                raise Problem(
+                    409, "This email is already registered; log in instead.", code="email_taken"
+                ) from None
             return UserOut(id=str(user.id), email=user.email)
 
-        @post("/token", status_code=200, summary="Log in: a bearer token and a session cookie")
+        @post(
+            "/token", status_code=200, summary="Log in: a bearer token and a session cookie",
+            responses=problem_docs(400, 401, 422, 429),
+        )
         async def token(self, data: Credentials, db: AsyncSession) -> Response[TokenOut]:
             user = await service.authenticate(db, data.email, data.password)
             if user is None:
@@ -47,12 +55,14 @@ def make_auth_controller(settings: Settings, jwt_auth: JWTCookieAuth) -> type[Co
                 token_expiration=timedelta(seconds=ttl),
                 token_extras={"email": user.email},
             )
+            # HttpOnly: page scripts cannot read it; EventSource sends it along by itself.
             cookie = Cookie(
-                key=jwt_auth.key, value=token, httponly=True, max_age=ttl, samesite="lax"
+                key=jwt_auth.key, value=token, path="/", httponly=True, max_age=ttl,
+                samesite="lax", secure=settings.api_base_url.startswith("https://"),
             )
             return Response(TokenOut(access_token=token, expires_in=ttl), cookies=[cookie])
 
-        @get("/me", summary="The caller's account")
+        @get("/me", summary="The caller's account", responses=problem_docs(401))
         async def me(self, user: AuthUser) -> UserOut:
             return UserOut(id=str(user.id), email=user.email)
 

@@ -1,4 +1,4 @@
-"""JWT in the Authorization header or an HttpOnly cookie (browsers' EventSource sends no headers)."""
+"""JWT in the Authorization header or an HttpOnly cookie (EventSource cannot send headers)."""
 
 from __future__ import annotations
 

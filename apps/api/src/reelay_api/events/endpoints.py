@@ -28,15 +28,21 @@ HEARTBEAT_SECONDS = 15
 EVENTS_DOC = "Server-Sent Events; see shared/API.md. Resume with Last-Event-ID or ?last_event_id=."
 
 
+# A client that has not taken a single byte for this long is dropped; it resumes by replay.
+SEND_TIMEOUT_SECONDS = 30
+
+
 def event_source(content: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
-    # send_timeout: a client that stops reading is dropped instead of holding a task forever.
-    return EventSourceResponse(content, headers=SSE_HEADERS, ping=HEARTBEAT_SECONDS, send_timeout=30)
+    return EventSourceResponse(
+        content, headers=SSE_HEADERS, ping=HEARTBEAT_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS
+    )
 
 
 def resume_point(header: str | None, query: int | None) -> int | None:
-    raw = header if header not in (None, "") else query
+    """The Last-Event-ID header wins over ?last_event_id=; anything but an integer is ignored."""
+    raw = header.strip() if header else query
     try:
-        return int(raw) if raw is not None else None
+        return max(int(raw), 0) if raw is not None else None
     except ValueError:
         return None
 
@@ -67,6 +73,13 @@ def make_media_events_handler(kind: MediaKind, path: str):  # noqa: ANN201 - a r
     return media_event_stream
 
 
-@get("/events", media_type="text/event-stream", summary="Live events of all the caller's media (SSE)", tags=["events"])
+@get(
+    "/events", media_type="text/event-stream", summary="Live events of all the caller's media (SSE)",
+    description=(
+        "The same events as /videos/{id}/events for every item of the caller, live only; `data` also "
+        "carries `media_id`. A `resync` event means some were missed: refetch the list."
+    ),
+    tags=["events"],
+)
 async def user_event_stream(request: Request[AuthUser, object, object], resources: Resources) -> ASGIApp:
     return event_source(user_events(resources, request.user.id))

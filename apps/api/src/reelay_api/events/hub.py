@@ -17,9 +17,12 @@ from typing import Final
 from redis.asyncio import Redis
 from reelay_core.events import CHANNEL_PREFIX, MediaEventRecord
 
+from reelay_api.events import metrics
+
 log = logging.getLogger(__name__)
 
 RESYNC: Final = "resync"
+QUEUE_SIZE: Final = 64
 QueueItem = MediaEventRecord | str
 
 
@@ -27,7 +30,7 @@ QueueItem = MediaEventRecord | str
 class Subscription:
     media_id: str | None
     owner_id: str | None
-    queue: asyncio.Queue[QueueItem] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
+    queue: asyncio.Queue[QueueItem] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: int = 0
 
     def deliver(self, item: QueueItem) -> None:
@@ -38,6 +41,7 @@ class Subscription:
             pass
         if isinstance(item, MediaEventRecord) and item.event == "progress":
             self.dropped += 1
+            metrics.PROGRESS_DROPPED.inc()
             return
         # Something that must not be lost: replace the backlog with one resync request.
         while not self.queue.empty():
@@ -55,6 +59,7 @@ class EventHub:
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
+        metrics.observe(self)
         self._task = asyncio.create_task(self._run(), name="event-hub")
 
     async def stop(self) -> None:
@@ -62,6 +67,8 @@ class EventHub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
+        self.connected.clear()
 
     @property
     def subscription_count(self) -> int:
@@ -98,20 +105,20 @@ class EventHub:
                 sub.deliver(RESYNC)
 
     async def _run(self) -> None:
-        first = True
         while True:
-            redis = Redis.from_url(self.redis_url)
+            redis = Redis.from_url(self.redis_url, socket_keepalive=True)
             try:
                 async with redis.pubsub() as pubsub:
                     await pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
                     self.connected.set()
-                    if not first:
-                        # Events published while we were away are only in Postgres.
-                        self._resync_all()
-                    first = False
+                    # Whatever was published while we were not subscribed (at start-up, or while
+                    # Redis was away) is only in Postgres: every stream re-reads it from there.
+                    self._resync_all()
+                    log.info("event hub subscribed to %s*", CHANNEL_PREFIX)
                     async for message in pubsub.listen():
                         if message.get("type") == "pmessage":
                             self._handle(message["data"])
+                raise ConnectionError("the pub/sub stream ended")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # connection lost: keep trying, clients resync after

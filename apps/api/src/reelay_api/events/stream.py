@@ -1,4 +1,9 @@
-"""The event sequence one SSE client receives: catch-up from Postgres, then live, no gap, no duplicate."""
+"""The event sequence one SSE client receives: catch-up from Postgres, then live, no gap, no duplicate.
+
+Each stream remembers the last sequence number it sent. A live event that is not the next one
+(its publish was lost or overtaken, the client fell behind, Redis was reconnected) makes the
+stream re-read Postgres from that number, so nothing is skipped but superseded progress.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +18,27 @@ from reelay_core.db import models as m
 from reelay_core.events import MediaEventRecord
 from sse_starlette import ServerSentEvent
 
-from reelay_api.events.hub import RESYNC
+from reelay_api.events import metrics
+from reelay_api.events.hub import RESYNC, Subscription
+from reelay_api.events.replay import stored_events
 from reelay_api.resources import Resources
 
 RETRY_MS = 3000
-# Also the interval at which a quiet stream re-reads Postgres: a safety net for events whose
-# publish was lost (Redis down while the worker recorded them).
+# Also the interval at which a quiet stream re-reads Postgres: a safety net for a last event
+# whose publish was lost (Redis down while the worker recorded it), which no gap reveals.
 POLL_SECONDS = 15.0
 
 
-def to_sse(record: MediaEventRecord, *, with_media_id: bool = False, retry: int | None = None) -> ServerSentEvent:
+def to_sse(record: MediaEventRecord, *, with_media_id: bool = False) -> ServerSentEvent:
     data: dict[str, Any] = dict(record.data)
     if with_media_id:
         data["media_id"] = record.media_id
-    return ServerSentEvent(data=json.dumps(data), event=record.event, id=str(record.seq), retry=retry)
+    return ServerSentEvent(data=json.dumps(data), event=record.event, id=str(record.seq))
+
+
+def hello() -> ServerSentEvent:
+    # Sent at once: tells the client how soon to reconnect and that the stream is up.
+    return ServerSentEvent(comment="connected", retry=RETRY_MS)
 
 
 def current_state(media: m.Media) -> MediaEventRecord:
@@ -36,6 +48,27 @@ def current_state(media: m.Media) -> MediaEventRecord:
     )
 
 
+async def next_item(sub: Subscription) -> MediaEventRecord | str:
+    try:
+        async with asyncio.timeout(POLL_SECONDS):
+            return await sub.queue.get()
+    except TimeoutError:
+        return RESYNC
+
+
+async def latest_only(records: AsyncIterator[MediaEventRecord]) -> AsyncIterator[MediaEventRecord]:
+    """Drop progress events that a later event supersedes (every event carries the full state)."""
+    pending: MediaEventRecord | None = None
+    async for record in records:
+        pending = None
+        if record.event == "progress":
+            pending = record
+            continue
+        yield record
+    if pending is not None:
+        yield pending
+
+
 async def media_events(
     resources: Resources, media_id: uuid.UUID, last_event_id: int | None
 ) -> AsyncIterator[ServerSentEvent]:
@@ -43,52 +76,83 @@ async def media_events(
     # is dropped there if the catch-up already sent it.
     sub = resources.hub.subscribe(media_id=str(media_id))
     try:
-        sent = last_event_id or 0
-        async with resources.sessions() as db:
-            media = await db.get(m.Media, media_id)
+        with metrics.STREAMS.track_inprogress():
+            yield hello()
+            async with resources.sessions() as db:
+                media = await db.get(m.Media, media_id)
             if media is None:
                 return
-            if last_event_id is None:
-                backlog = [current_state(media)]
+            if replays(last_event_id, media):
+                assert last_event_id is not None
+                sent = last_event_id
+                catch_up = stored_events(resources.sessions, media_id, after=sent)
             else:
-                backlog = await events.stored_after(db, media_id, sent)
-                if not backlog and lifecycle.is_terminal_event(lifecycle.event_name(media.status)):
-                    backlog = [current_state(media)]
-        first = True
-        while True:
-            for record in backlog:
-                if record.seq <= sent and not first:
-                    continue
-                yield to_sse(record, retry=RETRY_MS if first else None)
-                first = False
-                sent = max(sent, record.seq)
-                if lifecycle.is_terminal_event(record.event):
+                state = current_state(media)
+                yield to_sse(state)
+                if lifecycle.is_terminal_event(state.event):
                     return
-            try:
-                item = await asyncio.wait_for(sub.queue.get(), timeout=POLL_SECONDS)
-            except TimeoutError:
-                item = RESYNC
-            if item == RESYNC:
-                async with resources.sessions() as db:
-                    backlog = await events.stored_after(db, media_id, sent)
-            else:
-                assert isinstance(item, MediaEventRecord)
-                backlog = [item] if item.seq > sent else []
+                sent, catch_up = state.seq, nothing()
+            while True:
+                async for record in catch_up:
+                    if record.seq <= sent:
+                        continue
+                    yield to_sse(record)
+                    sent = record.seq
+                    if lifecycle.is_terminal_event(record.event):
+                        return
+                item = await next_item(sub)
+                if isinstance(item, MediaEventRecord) and item.seq <= sent + 1:
+                    catch_up = one(item)
+                    continue
+                # Fell behind, a publish was lost or overtaken, or Redis was reconnected.
+                metrics.RESYNCS.inc()
+                if item == RESYNC and not await exists(resources, media_id):
+                    return  # deleted meanwhile
+                catch_up = latest_only(stored_events(resources.sessions, media_id, after=sent))
     finally:
         resources.hub.unsubscribe(sub)
+
+
+def replays(last_event_id: int | None, media: m.Media) -> bool:
+    """Whether to replay stored events after `last_event_id` rather than send the current state.
+
+    An id from the future (not this item's) is no resume point; a client that already has the
+    terminal event gets it once more, so that its stream closes.
+    """
+    if last_event_id is None or last_event_id > media.last_event_seq:
+        return False
+    return not (
+        last_event_id == media.last_event_seq
+        and lifecycle.is_terminal_event(lifecycle.event_name(media.status))
+    )
 
 
 async def user_events(resources: Resources, owner_id: uuid.UUID) -> AsyncIterator[ServerSentEvent]:
     """Every live event of the caller's media; a `resync` event asks a dashboard to refetch."""
     sub = resources.hub.subscribe(owner_id=str(owner_id))
     try:
-        yield ServerSentEvent(comment="connected", retry=RETRY_MS)
-        while True:
-            item = await sub.queue.get()
-            if item == RESYNC:
-                yield ServerSentEvent(data="{}", event="resync")
-            else:
-                assert isinstance(item, MediaEventRecord)
-                yield to_sse(item, with_media_id=True)
+        with metrics.STREAMS.track_inprogress():
+            yield hello()
+            while True:
+                item = await sub.queue.get()
+                if isinstance(item, MediaEventRecord):
+                    yield to_sse(item, with_media_id=True)
+                else:
+                    metrics.RESYNCS.inc()
+                    yield ServerSentEvent(data=json.dumps({"reason": "missed events"}), event="resync")
     finally:
         resources.hub.unsubscribe(sub)
+
+
+async def one(record: MediaEventRecord) -> AsyncIterator[MediaEventRecord]:
+    yield record
+
+
+async def nothing() -> AsyncIterator[MediaEventRecord]:
+    return
+    yield
+
+
+async def exists(resources: Resources, media_id: uuid.UUID) -> bool:
+    async with resources.sessions() as db:
+        return await db.get(m.Media, media_id) is not None

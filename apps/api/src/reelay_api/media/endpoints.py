@@ -3,118 +3,306 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.openapi.spec import OpenAPIMediaType as MediaTypeDoc
+from litestar.openapi.spec import Operation, RequestBody, Schema
 from litestar.params import Parameter
 from litestar.response import Redirect
 from reelay_core import events, jobs
+from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_api.auth.security import AuthUser
-from reelay_api.media import playback, service
-from reelay_api.media.schemas import CompleteUpload, CreateMedia, media_out
-from reelay_api.problems import Problem
+from reelay_api.media import playback, repository, service, upload_stream
+from reelay_api.media.schemas import (
+    CompleteUpload,
+    CreateMedia,
+    MediaCreated,
+    MediaOut,
+    MediaPage,
+    MediaQueued,
+    ResumeParts,
+)
+from reelay_api.problems import Problem, problem_docs
 from reelay_api.resources import Resources
 
 HLS_TYPE = "application/vnd.apple.mpegurl"
 
 
+@dataclass
+class FormUploadOperation(Operation):
+    """The upload handler reads the raw stream, so its form body is described by hand."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="The file as the form field `file` (its filename and content type count).",
+            content={
+                "multipart/form-data": MediaTypeDoc(
+                    schema=Schema(
+                        type="object",  # type: ignore[arg-type]
+                        properties={"file": Schema(type="string", format="binary")},  # type: ignore[arg-type]
+                        required=["file"],
+                    )
+                )
+            },
+        )
+
+
 def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
+    noun = kind.value
+
+    async def queued_answer(db: AsyncSession, media: m.Media) -> MediaQueued:
+        position = await repository.queue_position(db, media)
+        return MediaQueued.of(media, queue_position=position, job_id=media.job_id)
+
     class MediaController(Controller):
         tags = [path.strip("/")]
 
-        @post("/", status_code=201, summary=f"Start a {kind} upload: a presigned POST or multipart URLs")
-        async def create(self, data: CreateMedia, user: AuthUser, db: AsyncSession, resources: Resources) -> dict[str, Any]:
+        @post(
+            "/",
+            status_code=201,
+            summary=f"Start a {noun} upload: a presigned POST or multipart URLs",
+            responses=problem_docs(400, 401, 413, 415, 422),
+        )
+        async def create(
+            self, data: CreateMedia, user: AuthUser, db: AsyncSession, resources: Resources
+        ) -> MediaCreated:
             media, upload, record = await service.create(
-                db, resources.storage, resources.settings, owner_id=user.id, kind=kind,
-                filename=data.filename, content_type=data.content_type, size=data.size,
+                db,
+                resources.storage,
+                resources.settings,
+                owner_id=user.id,
+                kind=kind,
+                filename=data.filename,
+                content_type=data.content_type,
+                size=data.size,
             )
             await db.commit()
             await events.publish(resources.redis, record)
-            return {**media_out(media), "upload": upload}
+            return MediaCreated.of(media, upload=upload)
 
-        @post("/{media_id:uuid}/parts", status_code=200, summary="Fresh part URLs and the parts already stored")
-        async def parts(self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources) -> dict[str, Any]:
-            media = await service.get_owned(db, media_id, user.id, kind)
+        @post(
+            "/upload",
+            status_code=202,
+            summary=f"Upload a {noun} through the API (multipart/form-data)",
+            description="For clients that cannot upload to storage directly. The body is streamed "
+            "to storage as it arrives; the size limit is enforced while streaming.",
+            request_max_body_size=None,
+            operation_class=FormUploadOperation,
+            responses=problem_docs(400, 401, 413, 415, 422),
+        )
+        async def upload(
+            self,
+            request: Request[AuthUser, Any, State],
+            user: AuthUser,
+            db: AsyncSession,
+            resources: Resources,
+        ) -> MediaQueued:
+            media_id = uuid.uuid4()
+            received = await upload_stream.receive_file(
+                request.stream(),
+                request.headers.get("content-type"),
+                storage=resources.storage,
+                settings=resources.settings,
+                kind=kind,
+                media_id=media_id,
+            )
+            media = service.new_media(
+                owner_id=user.id,
+                kind=kind,
+                filename=received.filename,
+                content_type=received.content_type,
+                size=received.size,
+                media_id=media_id,
+            )
+            try:
+                record = await service.add_uploaded(db, media)
+                await db.commit()
+            except BaseException:
+                await resources.storage.delete_prefix(service.media_prefix(media))
+                raise
+            await jobs.enqueue_transcode(resources.redis, media.id, media.attempt)
+            await events.publish(resources.redis, record)
+            return await queued_answer(db, media)
+
+        @post(
+            "/{media_id:uuid}/parts",
+            status_code=200,
+            summary="Fresh part URLs for what is missing, and the parts already stored",
+            responses=problem_docs(401, 404, 409),
+        )
+        async def parts(
+            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources
+        ) -> ResumeParts:
+            media = await repository.get_owned(db, media_id, user.id, kind)
             return await service.resume_parts(resources.storage, resources.settings, media)
 
-        @post("/{media_id:uuid}/complete", status_code=202, summary="Check the upload and queue processing")
+        @post(
+            "/{media_id:uuid}/complete",
+            status_code=202,
+            summary="Check the stored upload and queue processing (idempotent)",
+            responses=problem_docs(400, 401, 404, 409, 422),
+        )
         async def complete(
-            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources,
+            self,
+            media_id: uuid.UUID,
+            user: AuthUser,
+            db: AsyncSession,
+            resources: Resources,
             data: CompleteUpload | None = None,
-        ) -> dict[str, Any]:
-            media = await service.get_owned(db, media_id, user.id, kind)
-            record = await service.complete(db, resources.storage, media, data.parts if data else None)
+        ) -> MediaQueued:
+            media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
+            record = await service.complete(
+                db, resources.storage, media, data.parts if data else None
+            )
             await db.commit()
             if media.status == MediaStatus.QUEUED:
-                # Enqueue after commit; the job id makes a repeated call a no-op.
+                # After commit, so the job finds its row; the job id makes a repeat a no-op.
                 await jobs.enqueue_transcode(resources.redis, media.id, media.attempt)
             await events.publish(resources.redis, record)
-            return {**media_out(media, queue_position=await service.queue_position(db, media)), "job_id": media.job_id}
+            return await queued_answer(db, media)
 
-        @get("/", summary=f"The caller's {kind}s, newest first")
+        @get(
+            "/",
+            summary=f"The caller's {noun}s, newest first",
+            responses=problem_docs(401, 422),
+        )
         async def list_media(
-            self, user: AuthUser, db: AsyncSession,
+            self,
+            user: AuthUser,
+            db: AsyncSession,
             status: MediaStatus | None = None,
             limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-            cursor: str | None = None,
-        ) -> dict[str, Any]:
-            page = await service.list_page(db, user.id, kind, status=status, limit=limit, cursor=cursor)
-            return {
-                "items": [media_out(item, queue_position=await service.queue_position(db, item)) for item in page.items],
-                "next_cursor": page.next_cursor,
-            }
+            cursor: Annotated[
+                str | None, Parameter(description="`next_cursor` of the previous page.")
+            ] = None,
+        ) -> MediaPage:
+            page = await repository.list_page(
+                db, user.id, kind, status=status, limit=limit, cursor=cursor
+            )
+            return MediaPage(
+                items=[
+                    MediaOut.of(item, queue_position=await repository.queue_position(db, item))
+                    for item in page.items
+                ],
+                next_cursor=page.next_cursor,
+            )
 
-        @get("/{media_id:uuid}", summary=f"One {kind}")
-        async def get_one(self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession) -> dict[str, Any]:
-            media = await service.get_owned(db, media_id, user.id, kind)
-            return media_out(media, queue_position=await service.queue_position(db, media))
+        @get("/{media_id:uuid}", summary=f"One {noun}", responses=problem_docs(401, 404))
+        async def get_one(self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession) -> MediaOut:
+            media = await repository.get_owned(db, media_id, user.id, kind)
+            return MediaOut.of(media, queue_position=await repository.queue_position(db, media))
 
-        @post("/{media_id:uuid}/cancel", status_code=202, summary="Abort processing")
-        async def cancel(self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources) -> dict[str, Any]:
-            media = await service.get_owned(db, media_id, user.id, kind)
-            record = await service.cancel(db, media)
+        @post(
+            "/{media_id:uuid}/cancel",
+            status_code=202,
+            summary="Cancel: a running job is aborted, the status becomes canceled",
+            responses=problem_docs(401, 404, 409),
+        )
+        async def cancel(
+            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources
+        ) -> MediaOut:
+            media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
+            record = await service.cancel(db, resources.storage, media)
             await db.commit()
             await service.abort_job(resources.redis, media.job_id)
             await events.publish(resources.redis, record)
-            return media_out(media)
+            return MediaOut.of(media)
 
-        @post("/{media_id:uuid}/retry", status_code=202, summary="Queue a failed or canceled item again")
-        async def retry(self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources) -> dict[str, Any]:
-            media = await service.get_owned(db, media_id, user.id, kind)
+        @post(
+            "/{media_id:uuid}/retry",
+            status_code=202,
+            summary="Queue a failed or canceled item again",
+            responses=problem_docs(401, 404, 409),
+        )
+        async def retry(
+            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources
+        ) -> MediaQueued:
+            media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
             record = await service.retry(db, media)
             await db.commit()
             await jobs.enqueue_transcode(resources.redis, media.id, media.attempt)
             await events.publish(resources.redis, record)
-            return {**media_out(media, queue_position=await service.queue_position(db, media)), "job_id": media.job_id}
+            return await queued_answer(db, media)
 
-        @delete("/{media_id:uuid}", status_code=204, summary="Abort any job and delete every stored object")
-        async def remove(self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources) -> None:
-            media = await service.get_owned(db, media_id, user.id, kind)
-            await service.delete(db, resources.storage, resources.redis, media)
+        @delete(
+            "/{media_id:uuid}",
+            status_code=204,
+            summary="Abort any job and delete every stored object and the item",
+            responses=problem_docs(401, 404),
+        )
+        async def remove(
+            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources
+        ) -> None:
+            media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
+            was_processing = media.status == MediaStatus.PROCESSING
+            # Cancel first and commit: the worker's fenced writes fail from here on.
+            record = await service.stop(db, resources.storage, media)
+            await db.commit()
+            await events.publish(resources.redis, record)  # open SSE streams end
+            await service.abort_job(
+                resources.redis,
+                media.job_id,
+                wait=service.ABORT_WAIT_SECONDS if was_processing else 0.1,
+            )
+            await service.delete(db, resources.storage, media)
 
-        @get("/{media_id:uuid}/download", status_code=307, summary="Redirect to a short-lived download URL")
+        @get(
+            "/{media_id:uuid}/download",
+            status_code=307,
+            summary="Redirect to a short-lived download URL of the source or a rendition",
+            responses=problem_docs(401, 404, 409),
+        )
         async def download(
-            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources,
-            rendition: str = "source",
+            self,
+            media_id: uuid.UUID,
+            user: AuthUser,
+            db: AsyncSession,
+            resources: Resources,
+            rendition: Annotated[
+                str, Parameter(description="`source`, `mp4`, or an output name such as `720p`.")
+            ] = "source",
         ) -> Redirect:
-            media = await service.get_owned(db, media_id, user.id, kind)
-            url = await playback.download_url(resources.storage, resources.settings, media, rendition)
+            media = await repository.get_owned(db, media_id, user.id, kind)
+            url = await playback.download_url(
+                resources.storage, resources.settings, media, rendition
+            )
             return Redirect(url, status_code=307)
 
-        @get("/{media_id:uuid}/hls/{playlist:str}", summary="HLS master or variant playlist", media_type=HLS_TYPE)
-        async def hls(self, media_id: uuid.UUID, playlist: str, user: AuthUser, db: AsyncSession, resources: Resources) -> Response[str]:
-            media = await service.get_owned(db, media_id, user.id, kind)
+        @get(
+            "/{media_id:uuid}/hls/{playlist:str}",
+            media_type=HLS_TYPE,
+            summary="HLS master (master.m3u8) or variant ({name}.m3u8) playlist",
+            responses=problem_docs(401, 404, 409),
+        )
+        async def hls(
+            self,
+            media_id: uuid.UUID,
+            playlist: str,
+            user: AuthUser,
+            db: AsyncSession,
+            resources: Resources,
+        ) -> Response[str]:
+            media = await repository.get_owned(db, media_id, user.id, kind)
             if not playlist.endswith(".m3u8"):
                 raise Problem(404, "Playlists end in .m3u8.", code="not_found")
             name = playlist.removesuffix(".m3u8")
             if name == "master":
                 text = await playback.master_playlist(resources.storage, media)
             else:
-                text = await playback.variant_playlist(resources.storage, resources.settings, media, name)
-            return Response(text, media_type=HLS_TYPE, headers={"Cache-Control": "private, max-age=60"})
+                text = await playback.variant_playlist(
+                    resources.storage, resources.settings, media, name
+                )
+            # Short cache: variant playlists carry presigned URLs that expire.
+            return Response(
+                text, media_type=HLS_TYPE, headers={"Cache-Control": "private, max-age=60"}
+            )
 
     MediaController.path = path
     MediaController.__name__ = f"{kind.value.title()}Controller"

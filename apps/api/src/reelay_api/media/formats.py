@@ -6,22 +6,22 @@ from pathlib import PurePosixPath
 
 from reelay_core.db.models import MediaKind
 
-# extension -> content types a client may declare for it
-ACCEPTED: dict[MediaKind, dict[str, frozenset[str]]] = {
+# extension -> content types a client may declare for it, the usual one first
+ACCEPTED: dict[MediaKind, dict[str, tuple[str, ...]]] = {
     MediaKind.VIDEO: {
-        ".mp4": frozenset({"video/mp4"}),
-        ".m4v": frozenset({"video/x-m4v", "video/mp4"}),
-        ".mov": frozenset({"video/quicktime"}),
-        ".webm": frozenset({"video/webm"}),
-        ".mkv": frozenset({"video/x-matroska", "video/matroska"}),
-        ".avi": frozenset({"video/x-msvideo", "video/avi", "video/msvideo"}),
+        ".mp4": ("video/mp4",),
+        ".m4v": ("video/x-m4v", "video/mp4"),
+        ".mov": ("video/quicktime",),
+        ".webm": ("video/webm",),
+        ".mkv": ("video/x-matroska", "video/matroska"),
+        ".avi": ("video/x-msvideo", "video/avi", "video/msvideo"),
     },
     MediaKind.IMAGE: {
-        ".jpg": frozenset({"image/jpeg"}),
-        ".jpeg": frozenset({"image/jpeg"}),
-        ".png": frozenset({"image/png"}),
-        ".webp": frozenset({"image/webp"}),
-        ".gif": frozenset({"image/gif"}),
+        ".jpg": ("image/jpeg",),
+        ".jpeg": ("image/jpeg",),
+        ".png": ("image/png",),
+        ".webp": ("image/webp",),
+        ".gif": ("image/gif",),
     },
 }
 
@@ -36,11 +36,16 @@ def rejection(kind: MediaKind, filename: str, content_type: str) -> str | None:
     ext = extension_of(filename)
     declared = content_type.split(";")[0].strip().lower()
     if ext not in accepted:
-        return f"{ext or 'no extension'} is not a supported {kind} type; use one of " + ", ".join(
-            sorted(accepted)
-        )
+        what = f"Files ending in {ext}" if ext else "Files without an extension"
+        return f"{what} are not accepted as {kind}s; use one of " + ", ".join(sorted(accepted))
     if declared not in accepted[ext]:
-        return f"content type {declared!r} does not match a {ext} file; expected " + " or ".join(
-            sorted(accepted[ext])
+        return f"The content type {declared!r} does not match a {ext} file; expected " + (
+            " or ".join(accepted[ext])
         )
     return None
+
+
+def usual_type(kind: MediaKind, filename: str) -> str | None:
+    """The content type a file of this name normally has, for clients that declare none."""
+    types = ACCEPTED[kind].get(extension_of(filename))
+    return types[0] if types else None

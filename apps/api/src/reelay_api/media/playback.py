@@ -22,16 +22,26 @@ def find_output(media: m.Media, rendition: str) -> dict[str, Any] | None:
 async def download_url(storage: Storage, settings: Settings, media: m.Media, rendition: str) -> str:
     ttl = settings.download_ttl_seconds
     if rendition == "source":
-        if media.status == MediaStatus.AWAITING_UPLOAD:
+        if media.attempt == 0:  # never queued: awaiting its upload, or canceled before it came
             raise Problem(409, "The source has not been uploaded yet.", code="not_ready")
-        return await storage.presign_get(media.source_key, expires=ttl, download_name=media.filename)
+        return await storage.presign_get(
+            media.source_key, expires=ttl, download_name=media.filename
+        )
     if media.status != MediaStatus.COMPLETED:
-        raise Problem(409, f"Renditions exist once processing completes; this item is {media.status}.", code="not_ready")
+        raise Problem(
+            409,
+            f"Renditions exist once processing completes; this item is {media.status}.",
+            code="not_ready",
+        )
     output = find_output(media, rendition)
     if output is None or "key" not in output:
         names = ", ".join(["source", *(o["name"] for o in media.outputs or [] if "key" in o)])
-        raise Problem(404, f"No rendition {rendition!r}; this item has: {names}.", code="no_such_rendition")
-    return await storage.presign_get(output["key"], expires=ttl, download_name=output.get("filename"))
+        raise Problem(
+            404, f"No rendition {rendition!r}; this item has: {names}.", code="no_such_rendition"
+        )
+    return await storage.presign_get(
+        output["key"], expires=ttl, download_name=output.get("filename")
+    )
 
 
 def hls_key(media: m.Media, playlist: str) -> str:
@@ -42,21 +52,28 @@ async def master_playlist(storage: Storage, media: m.Media) -> str:
     require_hls(media)
     text = (await storage.get_bytes(hls_key(media, "master.m3u8"))).decode()
     # Variants are served by the API as /hls/{name}.m3u8, beside the master playlist.
-    return "\n".join(
-        line.replace("/index.m3u8", ".m3u8") if line and not line.startswith("#") else line
-        for line in text.splitlines()
-    ) + "\n"
+    return (
+        "\n".join(
+            line.replace("/index.m3u8", ".m3u8") if line and not line.startswith("#") else line
+            for line in text.splitlines()
+        )
+        + "\n"
+    )
 
 
 async def variant_playlist(storage: Storage, settings: Settings, media: m.Media, name: str) -> str:
     require_hls(media)
-    if not any(o.get("name") == name and o.get("kind") == "hls_variant" for o in media.outputs or []):
+    if not any(
+        o.get("name") == name and o.get("kind") == "hls_variant" for o in media.outputs or []
+    ):
         raise Problem(404, f"No HLS variant {name!r}.", code="no_such_rendition")
     text = (await storage.get_bytes(hls_key(media, f"{name}/index.m3u8"))).decode()
     lines = []
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            line = await storage.presign_get(hls_key(media, f"{name}/{line}"), expires=settings.download_ttl_seconds * 12)
+            line = await storage.presign_get(
+                hls_key(media, f"{name}/{line}"), expires=settings.download_ttl_seconds * 12
+            )
         lines.append(line)
     return "\n".join(lines) + "\n"
 
@@ -65,4 +82,8 @@ def require_hls(media: m.Media) -> None:
     if media.kind != "video":
         raise Problem(404, "Images have no HLS playback.", code="not_found")
     if media.status != MediaStatus.COMPLETED:
-        raise Problem(409, f"Playback is available once processing completes; this item is {media.status}.", code="not_ready")
+        raise Problem(
+            409,
+            f"Playback is available once processing completes; this item is {media.status}.",
+            code="not_ready",
+        )

@@ -1,59 +1,197 @@
-"""Request bodies and the media object exactly as shared/API.md describes it."""
+"""Request and response bodies of /videos and /images, exactly as shared/API.md describes them.
+
+Typed models rather than dicts so that /schema documents every answer with an example.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from reelay_core.db import models as m
+from reelay_core.db.models import MediaKind, MediaStatus
+
+# -- requests ------------------------------------------------------------------------------------
 
 
 class CreateMedia(BaseModel):
-    filename: Annotated[str, Field(min_length=1, max_length=255)]
-    content_type: Annotated[str, Field(min_length=3, max_length=127)]
-    size: Annotated[int, Field(gt=0, description="Exact size of the file in bytes.")]
+    filename: Annotated[str, Field(min_length=1, max_length=255, examples=["clip.mp4"])]
+    content_type: Annotated[str, Field(min_length=3, max_length=127, examples=["video/mp4"])]
+    size: Annotated[
+        int, Field(gt=0, description="Exact size of the file in bytes.", examples=[1048576])
+    ]
 
 
 class CompletedPart(BaseModel):
-    part_number: Annotated[int, Field(ge=1, le=10000)]
-    etag: Annotated[str, Field(min_length=1, max_length=128)]
+    part_number: Annotated[int, Field(ge=1, le=10000, examples=[1])]
+    etag: Annotated[
+        str, Field(min_length=1, max_length=128, examples=['"9b2cf535f27731c974343645a3985328"'])
+    ]
 
 
 class CompleteUpload(BaseModel):
-    parts: list[CompletedPart] | None = None
+    parts: Annotated[
+        list[CompletedPart] | None,
+        Field(description="Multipart uploads only: every part with the ETag storage returned."),
+    ] = None
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+# -- the media object ----------------------------------------------------------------------------
 
 
-def public_outputs(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    # Storage keys are ours; clients reach outputs through /download and /hls.
-    return [{k: v for k, v in o.items() if k != "key"} for o in outputs]
+class MediaError(BaseModel):
+    code: Annotated[str, Field(examples=["invalid_media"])]
+    message: Annotated[str | None, Field(examples=["The file is not a readable video."])]
 
 
-def media_out(media: m.Media, *, queue_position: int | None = None) -> dict[str, Any]:
-    return {
-        "id": str(media.id),
-        "kind": media.kind,
-        "filename": media.filename,
-        "content_type": media.content_type,
-        "size": media.size,
-        "status": media.status,
-        "progress": round(media.progress, 2),
-        "stage": media.stage,
-        "eta_seconds": media.eta_seconds,
-        "queue_position": queue_position,
-        "attempts": media.attempt,
-        "error": (
-            {"code": media.error_code, "message": media.error_message}
-            if media.error_code
-            else None
+class SourceInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    duration: Annotated[float | None, Field(examples=[10.0])] = None
+    width: Annotated[int | None, Field(examples=[1280])] = None
+    height: Annotated[int | None, Field(examples=[720])] = None
+    video_codec: Annotated[str | None, Field(examples=["h264"])] = None
+    audio_codec: Annotated[str | None, Field(examples=["aac"])] = None
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: Annotated[str, Field(examples=["720p"])]
+    kind: Annotated[str, Field(examples=["hls_variant"])]
+    width: Annotated[int | None, Field(examples=[1280])] = None
+    height: Annotated[int | None, Field(examples=[720])] = None
+    bitrate: Annotated[int | None, Field(examples=[2800000])] = None
+    size: Annotated[int | None, Field(examples=[3456789])] = None
+
+
+class MediaOut(BaseModel):
+    id: uuid.UUID
+    kind: MediaKind
+    filename: Annotated[str, Field(examples=["clip.mp4"])]
+    content_type: Annotated[str, Field(examples=["video/mp4"])]
+    size: Annotated[int, Field(examples=[1048576])]
+    status: MediaStatus
+    progress: Annotated[
+        float,
+        Field(ge=0, le=100, examples=[42.5], description="Never decreases within one attempt."),
+    ]
+    stage: Annotated[
+        Literal["probe", "transcode", "package", "upload"] | None, Field(examples=["transcode"])
+    ]
+    eta_seconds: Annotated[int | None, Field(examples=[12], description="Null when unknown.")]
+    queue_position: Annotated[
+        int | None, Field(examples=[0], description="While queued: jobs ahead of it; else null.")
+    ]
+    attempts: Annotated[int, Field(examples=[1])]
+    error: MediaError | None
+    source: Annotated[SourceInfo | None, Field(description="Null before probing.")]
+    outputs: list[Output]
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, media: m.Media, *, queue_position: int | None = None, **extra: Any) -> Self:
+        """The answer for `media`; `extra` fills the fields a subclass adds (job_id, upload)."""
+        return cls(
+            **extra,
+            id=media.id,
+            kind=MediaKind(media.kind),
+            filename=media.filename,
+            content_type=media.content_type,
+            size=media.size,
+            status=MediaStatus(media.status),
+            progress=round(media.progress, 2),
+            stage=media.stage,  # type: ignore[arg-type]
+            eta_seconds=media.eta_seconds,
+            queue_position=queue_position,
+            attempts=media.attempt,
+            error=(
+                MediaError(code=media.error_code, message=media.error_message)
+                if media.error_code
+                else None
+            ),
+            source=SourceInfo(**media.source) if media.source else None,
+            # Storage keys are ours; clients reach outputs through /download and /hls.
+            outputs=[
+                Output(**{k: v for k, v in o.items() if k != "key"}) for o in media.outputs or []
+            ],
+            created_at=media.created_at,
+            updated_at=media.updated_at,
+            completed_at=media.completed_at,
+        )
+
+
+class MediaQueued(MediaOut):
+    job_id: Annotated[
+        str | None, Field(examples=["transcode:6f1c0b1e-2d4a-4f7e-9a51-0c8f8e4b7c11:1"])
+    ]
+
+
+class MediaPage(BaseModel):
+    items: list[MediaOut]
+    next_cursor: Annotated[
+        str | None, Field(description="Pass as `cursor` for the next page; null on the last page.")
+    ]
+
+
+# -- upload instructions -------------------------------------------------------------------------
+
+
+class PresignedPost(BaseModel):
+    method: Literal["POST"] = "POST"
+    url: Annotated[str, Field(examples=["http://127.0.0.1:8333/reelay"])]
+    fields: Annotated[
+        dict[str, str],
+        Field(
+            description="Send these form fields first and the file last, as field `file`.",
+            examples=[
+                {
+                    "key": "media/6f1c.../source.mp4",
+                    "Content-Type": "video/mp4",
+                    "policy": "eyJleHBpcmF0aW9uIjog...",
+                    "x-amz-signature": "5d67...",
+                }
+            ],
         ),
-        "source": media.source,
-        "outputs": public_outputs(media.outputs or []),
-        "created_at": iso(media.created_at),
-        "updated_at": iso(media.updated_at),
-        "completed_at": iso(media.completed_at),
-    }
+    ]
+    expires_at: datetime
+
+
+class PartUrl(BaseModel):
+    part_number: Annotated[int, Field(examples=[1])]
+    url: Annotated[
+        str,
+        Field(
+            examples=["http://127.0.0.1:8333/reelay/media/.../source.mp4?partNumber=1&uploadId=..."]
+        ),
+    ]
+
+
+class StoredPartOut(BaseModel):
+    part_number: int
+    etag: str
+    size: int
+
+
+class MultipartUpload(BaseModel):
+    method: Literal["multipart"] = "multipart"
+    upload_id: str
+    part_size: Annotated[
+        int, Field(examples=[16777216], description="Every part but the last has this size.")
+    ]
+    parts: Annotated[list[PartUrl], Field(description="PUT each part here and keep its ETag.")]
+    expires_at: datetime
+
+
+class ResumeParts(MultipartUpload):
+    stored_parts: Annotated[
+        list[StoredPartOut], Field(description="Parts storage already has; skip them.")
+    ]
+
+
+class MediaCreated(MediaOut):
+    upload: Annotated[PresignedPost | MultipartUpload, Field(discriminator="method")]

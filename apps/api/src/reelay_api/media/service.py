@@ -1,20 +1,18 @@
-"""The rules of a media item's life in the API: create, complete, cancel, retry, delete, find.
+"""The rules of a media item's life in the API: create, complete, cancel, retry, delete.
 
 Services flush; the endpoint owns the transaction and sends jobs and events after commit.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import math
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from arq import ArqRedis
 from arq.jobs import Job
+from botocore.exceptions import ClientError
 from reelay_core import events, lifecycle
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
@@ -22,72 +20,125 @@ from reelay_core.events import MediaEventRecord
 from reelay_core.jobs import transcode_job_id
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
-from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_api.media.formats import extension_of, rejection
-from reelay_api.media.schemas import CompletedPart
-from reelay_api.problems import Problem, not_found
+from reelay_api.media.schemas import (
+    CompletedPart,
+    MultipartUpload,
+    PartUrl,
+    PresignedPost,
+    ResumeParts,
+    StoredPartOut,
+)
+from reelay_api.problems import Problem
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part (all but the last)
 MAX_PARTS = 10_000
+# How long DELETE waits for a running job to stop before deleting its objects, so that a worker
+# still uploading outputs does not leave some behind.
+ABORT_WAIT_SECONDS = 5.0
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def get_owned(db: AsyncSession, media_id: uuid.UUID, owner_id: uuid.UUID, kind: MediaKind) -> m.Media:
-    """The caller's media item; anyone else's is answered exactly like a missing one."""
-    media = await db.scalar(
-        select(m.Media).where(m.Media.id == media_id, m.Media.owner_id == owner_id, m.Media.kind == kind)
-    )
-    if media is None:
-        raise not_found(kind.value)
-    return media
-
-
 # -- create ------------------------------------------------------------------------------------
 
 
+def check_type(kind: MediaKind, filename: str, content_type: str) -> None:
+    if reason := rejection(kind, filename, content_type):
+        raise Problem(415, reason, code="unsupported_media_type")
+
+
+def too_large(size: int | None, settings: Settings) -> Problem:
+    what = f"The file is {size} bytes" if size is not None else "The file is too large"
+    return Problem(
+        413, f"{what}; the limit is {settings.max_upload_bytes} bytes.", code="too_large"
+    )
+
+
 def part_size_for(size: int, preferred: int) -> int:
+    """The preferred part size, grown when a huge file would need more than S3's 10,000 parts."""
     return max(preferred, MIN_PART, math.ceil(size / MAX_PARTS))
 
 
-async def create(
-    db: AsyncSession, storage: Storage, settings: Settings, *, owner_id: uuid.UUID, kind: MediaKind,
-    filename: str, content_type: str, size: int,
-) -> tuple[m.Media, dict[str, Any], MediaEventRecord | None]:
-    if reason := rejection(kind, filename, content_type):
-        raise Problem(415, reason, code="unsupported_media_type")
-    if size > settings.max_upload_bytes:
-        raise Problem(
-            413,
-            f"The file is {size} bytes; the limit is {settings.max_upload_bytes} bytes.",
-            code="too_large",
-        )
-    media_id = uuid.uuid4()
-    media = m.Media(
-        id=media_id, owner_id=owner_id, kind=kind, filename=filename,
-        content_type=content_type.split(";")[0].strip().lower(), size=size,
-        status=MediaStatus.AWAITING_UPLOAD, progress=0.0, attempt=0, outputs=[], last_event_seq=0,
-        source_key=f"media/{media_id}/source{extension_of(filename)}",
+def new_media(
+    *,
+    owner_id: uuid.UUID,
+    kind: MediaKind,
+    filename: str,
+    content_type: str,
+    size: int,
+    media_id: uuid.UUID | None = None,
+) -> m.Media:
+    media_id = media_id or uuid.uuid4()
+    return m.Media(
+        id=media_id,
+        owner_id=owner_id,
+        kind=kind,
+        filename=filename,
+        content_type=content_type.split(";")[0].strip().lower(),
+        size=size,
+        status=MediaStatus.AWAITING_UPLOAD,
+        progress=0.0,
+        attempt=0,
+        outputs=[],
+        last_event_seq=0,
+        # Everything of one item lives under media/{id}/, so DELETE is one prefix.
+        source_key=source_key(media_id, filename),
         output_prefix=f"media/{media_id}/out/",
     )
+
+
+def source_key(media_id: uuid.UUID, filename: str) -> str:
+    return f"media/{media_id}/source{extension_of(filename)}"
+
+
+def media_prefix(media: m.Media) -> str:
+    return f"media/{media.id}/"
+
+
+async def create(
+    db: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    *,
+    owner_id: uuid.UUID,
+    kind: MediaKind,
+    filename: str,
+    content_type: str,
+    size: int,
+) -> tuple[m.Media, PresignedPost | MultipartUpload, MediaEventRecord | None]:
+    check_type(kind, filename, content_type)
+    if size > settings.max_upload_bytes:
+        raise too_large(size, settings)
+    media = new_media(
+        owner_id=owner_id, kind=kind, filename=filename, content_type=content_type, size=size
+    )
     expires_at = utcnow() + timedelta(seconds=settings.presign_ttl_seconds)
+    upload: PresignedPost | MultipartUpload
     if size > settings.multipart_threshold_bytes:
         part_size = part_size_for(size, settings.multipart_part_bytes)
-        media.upload_id = await storage.create_multipart(media.source_key, content_type=media.content_type)
-        parts = await presign_parts(storage, settings, media, part_size, range(1, math.ceil(size / part_size) + 1))
-        upload = {"method": "multipart", "upload_id": media.upload_id, "part_size": part_size,
-                  "parts": parts, "expires_at": expires_at.isoformat()}
+        media.upload_id = await storage.create_multipart(
+            media.source_key, content_type=media.content_type
+        )
+        numbers = range(1, math.ceil(size / part_size) + 1)
+        upload = MultipartUpload(
+            upload_id=media.upload_id,
+            part_size=part_size,
+            expires_at=expires_at,
+            parts=await presign_parts(storage, settings, media, numbers),
+        )
     else:
         post = await storage.presign_post(
-            media.source_key, content_type=media.content_type, max_size=size,
+            media.source_key,
+            content_type=media.content_type,
+            max_size=size,
             expires=settings.presign_ttl_seconds,
         )
-        upload = {"method": "POST", "url": post["url"], "fields": post["fields"],
-                  "expires_at": expires_at.isoformat()}
+        upload = PresignedPost(url=post["url"], fields=post["fields"], expires_at=expires_at)
     db.add(media)
     await db.flush()
     record = await events.record(db, media.id, "status")
@@ -95,30 +146,47 @@ async def create(
     return media, upload, record
 
 
+async def add_uploaded(db: AsyncSession, media: m.Media) -> MediaEventRecord | None:
+    """Store an item whose source the API itself streamed to storage, and queue it."""
+    db.add(media)
+    await db.flush()
+    return await queue(db, media, attempt=1)
+
+
 async def presign_parts(
-    storage: Storage, settings: Settings, media: m.Media, part_size: int, numbers: Any
-) -> list[dict[str, Any]]:
+    storage: Storage, settings: Settings, media: m.Media, numbers: range | list[int]
+) -> list[PartUrl]:
     assert media.upload_id
+    ttl = settings.presign_ttl_seconds
     return [
-        {"part_number": n, "url": await storage.presign_part(media.source_key, media.upload_id, n, settings.presign_ttl_seconds)}
+        PartUrl(
+            part_number=n,
+            url=await storage.presign_part(media.source_key, media.upload_id, n, ttl),
+        )
         for n in numbers
     ]
 
 
-async def resume_parts(storage: Storage, settings: Settings, media: m.Media) -> dict[str, Any]:
+async def resume_parts(storage: Storage, settings: Settings, media: m.Media) -> ResumeParts:
     if media.status != MediaStatus.AWAITING_UPLOAD or not media.upload_id:
-        raise Problem(409, "This media item has no multipart upload in progress.", code="not_multipart")
+        raise Problem(
+            409,
+            f"This item has no multipart upload in progress (it is {media.status}).",
+            code="not_multipart",
+        )
     stored = await storage.list_parts(media.source_key, media.upload_id)
     part_size = part_size_for(media.size, settings.multipart_part_bytes)
-    total = math.ceil(media.size / part_size)
     done = {p.part_number for p in stored}
-    missing = [n for n in range(1, total + 1) if n not in done]
-    return {
-        "method": "multipart", "upload_id": media.upload_id, "part_size": part_size,
-        "parts": await presign_parts(storage, settings, media, part_size, missing),
-        "stored_parts": [{"part_number": p.part_number, "etag": p.etag, "size": p.size} for p in stored],
-        "expires_at": (utcnow() + timedelta(seconds=settings.presign_ttl_seconds)).isoformat(),
-    }
+    missing = [n for n in range(1, math.ceil(media.size / part_size) + 1) if n not in done]
+    return ResumeParts(
+        upload_id=media.upload_id,
+        part_size=part_size,
+        parts=await presign_parts(storage, settings, media, missing),
+        stored_parts=[
+            StoredPartOut(part_number=p.part_number, etag=p.etag, size=p.size) for p in stored
+        ],
+        expires_at=utcnow() + timedelta(seconds=settings.presign_ttl_seconds),
+    )
 
 
 # -- complete ------------------------------------------------------------------------------------
@@ -131,32 +199,92 @@ async def complete(
     if media.status != MediaStatus.AWAITING_UPLOAD:
         if media.job_id and media.status != MediaStatus.CANCELED:
             return None  # idempotent: the same job answers again
-        raise Problem(409, f"This media item is {media.status}; only an awaiting upload can be completed.", code="wrong_state")
+        raise Problem(
+            409,
+            f"This item is {media.status}; only an upload in progress can be completed.",
+            code="wrong_state",
+        )
     if media.upload_id:
-        if not parts:
-            raise Problem(422, "This is a multipart upload: send the stored parts with their ETags.", code="parts_required")
-        try:
-            await storage.complete_multipart(
-                media.source_key, media.upload_id, sorted((p.part_number, p.etag) for p in parts)
-            )
-        except Exception as exc:  # botocore ClientError: wrong/missing parts or ETags
-            raise Problem(422, f"Storage refused to assemble the parts: {exc}", code="bad_parts") from exc
-        media.upload_id = None
+        await assemble_parts(storage, media, parts)
     stored = await storage.object_size(media.source_key)
     if stored is None:
-        raise Problem(409, "No uploaded file was found; upload it first, then complete.", code="upload_missing")
+        raise Problem(
+            409,
+            "No uploaded file was found: send the file to the upload URL first, then complete.",
+            code="upload_missing",
+        )
     if stored != media.size:
-        raise Problem(422, f"The uploaded file has {stored} bytes, but {media.size} were declared.", code="size_mismatch")
+        raise Problem(
+            422,
+            f"The uploaded file has {stored} bytes, but {media.size} were declared.",
+            code="size_mismatch",
+        )
     return await queue(db, media, attempt=1)
+
+
+async def assemble_parts(
+    storage: Storage, media: m.Media, parts: list[CompletedPart] | None
+) -> None:
+    """Check the named parts against what storage holds, then join them into the source."""
+    assert media.upload_id
+    if not parts:
+        raise Problem(
+            422,
+            "This is a multipart upload: send `parts` with each part's number and ETag.",
+            code="parts_required",
+        )
+    stored = {p.part_number: p for p in await storage.list_parts(media.source_key, media.upload_id)}
+    chosen = sorted({p.part_number: p for p in parts}.values(), key=lambda p: p.part_number)
+    for part in chosen:
+        held = stored.get(part.part_number)
+        if held is None:
+            raise Problem(422, f"Part {part.part_number} was not uploaded.", code="part_missing")
+        if held.etag != part.etag.strip('"'):
+            raise Problem(
+                422,
+                f"Part {part.part_number} has ETag {held.etag}, not {part.etag}.",
+                code="etag_mismatch",
+            )
+    # Checked before assembling: once joined, a short upload could not be resumed any more.
+    total = sum(stored[p.part_number].size for p in chosen)
+    if total != media.size:
+        raise Problem(
+            422,
+            f"The parts hold {total} bytes, but {media.size} were declared; upload the rest "
+            "(POST .../parts lists what is missing).",
+            code="size_mismatch",
+        )
+    try:
+        await storage.complete_multipart(
+            media.source_key, media.upload_id, [(p.part_number, p.etag) for p in chosen]
+        )
+    except ClientError as exc:  # e.g. a part below S3's 5 MiB minimum
+        raise Problem(
+            422,
+            f"Storage refused to join the parts: {exc.response['Error'].get('Message', exc)}",
+            code="bad_parts",
+        ) from exc
+    media.upload_id = None
 
 
 async def queue(db: AsyncSession, media: m.Media, *, attempt: int) -> MediaEventRecord | None:
     lifecycle.check_transition(media.status, MediaStatus.QUEUED)
     record = await events.record(
-        db, media.id, "status", status=MediaStatus.QUEUED, attempt=attempt,
-        job_id=transcode_job_id(media.id, attempt), queued_at=utcnow(), upload_id=media.upload_id,
-        progress=0.0, stage=None, eta_seconds=None, error_code=None, error_message=None,
-        lease_expires_at=None, completed_at=None,
+        db,
+        media.id,
+        "status",
+        status=MediaStatus.QUEUED,
+        attempt=attempt,
+        job_id=transcode_job_id(media.id, attempt),
+        queued_at=utcnow(),
+        upload_id=media.upload_id,
+        progress=0.0,
+        stage=None,
+        eta_seconds=None,
+        error_code=None,
+        error_message=None,
+        lease_expires_at=None,
+        completed_at=None,
     )
     await db.refresh(media)
     return record
@@ -165,89 +293,57 @@ async def queue(db: AsyncSession, media: m.Media, *, attempt: int) -> MediaEvent
 # -- job control ---------------------------------------------------------------------------------
 
 
-async def cancel(db: AsyncSession, media: m.Media) -> MediaEventRecord | None:
+async def cancel(db: AsyncSession, storage: Storage, media: m.Media) -> MediaEventRecord | None:
     if MediaStatus(media.status).is_terminal:
-        raise Problem(409, f"This media item is already {media.status}.", code="already_terminal")
+        raise Problem(409, f"This item is already {media.status}.", code="already_terminal")
+    return await stop(db, storage, media)
+
+
+async def stop(db: AsyncSession, storage: Storage, media: m.Media) -> MediaEventRecord | None:
+    """Mark the item canceled now; the worker's fenced writes then fail and its attempt ends."""
+    if MediaStatus(media.status).is_terminal:
+        return None
+    if media.upload_id:  # parts of an unfinished upload are useless once canceled
+        await storage.abort_multipart(media.source_key, media.upload_id)
     record = await events.record(
-        db, media.id, "canceled", status=MediaStatus.CANCELED, eta_seconds=None,
+        db,
+        media.id,
+        "canceled",
+        status=MediaStatus.CANCELED,
+        eta_seconds=None,
         lease_expires_at=None,
+        upload_id=None,
     )
     await db.refresh(media)
     return record
 
 
 async def retry(db: AsyncSession, media: m.Media) -> MediaEventRecord | None:
-    if media.status not in (MediaStatus.FAILED, MediaStatus.CANCELED) or media.attempt == 0:
-        raise Problem(409, f"Only failed or canceled media can be retried; this one is {media.status}.", code="wrong_state")
+    if media.status not in (MediaStatus.FAILED, MediaStatus.CANCELED):
+        raise Problem(
+            409,
+            f"Only failed or canceled items can be retried; this one is {media.status}.",
+            code="wrong_state",
+        )
+    if media.attempt == 0:
+        raise Problem(
+            409,
+            "This item was canceled before its upload completed; upload the file again.",
+            code="never_uploaded",
+        )
     return await queue(db, media, attempt=media.attempt + 1)
 
 
-async def abort_job(redis: ArqRedis, job_id: str | None) -> None:
-    """Ask arq to abort the job; the worker also re-reads the status, so this is best effort."""
+async def abort_job(redis: ArqRedis, job_id: str | None, *, wait: float = 0.1) -> None:
+    """Ask arq to abort the job and wait up to `wait` s; the status fence stops it anyway."""
     if not job_id:
         return
     with contextlib.suppress(TimeoutError):
-        await Job(job_id, redis).abort(timeout=0.1, poll_delay=0.05)
+        await Job(job_id, redis).abort(timeout=wait, poll_delay=0.05)
 
 
-async def delete(db: AsyncSession, storage: Storage, redis: ArqRedis, media: m.Media) -> None:
-    await abort_job(redis, media.job_id)
-    if media.upload_id:
-        await storage.abort_multipart(media.source_key, media.upload_id)
-    await storage.delete_prefix(f"media/{media.id}/")
+async def delete(db: AsyncSession, storage: Storage, media: m.Media) -> None:
+    """Delete every stored object of the item, then its rows (events cascade)."""
+    await storage.delete_prefix(media_prefix(media))
     await db.delete(media)
     await db.flush()
-
-
-# -- reading -------------------------------------------------------------------------------------
-
-
-async def queue_position(db: AsyncSession, media: m.Media) -> int | None:
-    if media.status != MediaStatus.QUEUED or media.queued_at is None:
-        return None
-    ahead = await db.scalar(
-        select(func.count()).select_from(m.Media).where(
-            m.Media.status == MediaStatus.QUEUED, m.Media.queued_at < media.queued_at
-        )
-    )
-    return int(ahead or 0)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[m.Media]
-    next_cursor: str | None
-
-
-def encode_cursor(media: m.Media) -> str:
-    raw = f"{media.created_at.isoformat()}|{media.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, media_id = raw.split("|", 1)
-        return datetime.fromisoformat(created), uuid.UUID(media_id)
-    except ValueError as exc:
-        raise Problem(422, "The cursor is not one this API gave out.", code="bad_cursor") from exc
-
-
-async def list_page(
-    db: AsyncSession, owner_id: uuid.UUID, kind: MediaKind, *, status: MediaStatus | None,
-    limit: int, cursor: str | None,
-) -> Page:
-    query = select(m.Media).where(m.Media.owner_id == owner_id, m.Media.kind == kind)
-    if status is not None:
-        query = query.where(m.Media.status == status)
-    if cursor:
-        created, media_id = decode_cursor(cursor)
-        query = query.where(
-            or_(m.Media.created_at < created, and_(m.Media.created_at == created, m.Media.id < media_id))
-        )
-    rows = list(
-        (await db.scalars(query.order_by(m.Media.created_at.desc(), m.Media.id.desc()).limit(limit + 1))).all()
-    )
-    more = len(rows) > limit
-    items = rows[:limit]
-    return Page(items, encode_cursor(items[-1]) if more and items else None)

@@ -12,13 +12,15 @@ import urllib.request
 from reelay_core.binaries import MissingBinary, ffmpeg_path, ffprobe_path
 from reelay_core.settings import Settings
 from rich.console import Console
+from rich.text import Text
 
 from reelay_cli.stack.children import ChildProcess
 from reelay_cli.stack.embedded import EmbeddedServices, Ports, settings_env
 from reelay_cli.stack.errors import StackError
 from reelay_cli.stack.ports import port_is_free
 
-console = Console(stderr=True)
+# soft_wrap: an error stays one line whatever the terminal width.
+console = Console(stderr=True, soft_wrap=True)
 
 
 def app_processes(settings: Settings) -> list[ChildProcess]:
@@ -58,7 +60,7 @@ def run_up(settings: Settings, ports: Ports) -> int:
     children: list[ChildProcess] = []
     try:
         check_preconditions(settings)
-        console.print(f"[bold]reelay[/] starting in {settings.data_dir.resolve()}")
+        console.print(Text.assemble(("reelay", "bold"), f" starting in {settings.data_dir.resolve()}"))
         resolved = services.start()
         children = app_processes(resolved)
         for child in children:
@@ -71,16 +73,17 @@ def run_up(settings: Settings, ports: Ports) -> int:
                     raise StackError(f"the {child.name} process exited with code {child.exited()}")
         return 0
     except StackError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(Text.assemble(("error: ", "bold red"), str(exc)))
         return 1
     except KeyboardInterrupt:
         return 130
     finally:
-        console.print("stopping…")
-        for child in reversed(children):
-            child.stop()
-        services.stop()
-        console.print("stopped")
+        if children or services.started:
+            console.print("stopping…")
+            for child in reversed(children):
+                child.stop()
+            services.stop()
+            console.print("stopped")
 
 
 def check_preconditions(settings: Settings) -> None:

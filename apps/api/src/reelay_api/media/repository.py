@@ -1,0 +1,101 @@
+"""Reading media rows, scoped to their owner: one item, a page of a list, a queue position."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from reelay_core.db import models as m
+from reelay_core.db.models import MediaKind, MediaStatus
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelay_api.problems import Problem, not_found
+
+
+async def get_owned(
+    db: AsyncSession,
+    media_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    kind: MediaKind,
+    *,
+    lock: bool = False,
+) -> m.Media:
+    """The caller's media item; anyone else's is answered exactly like a missing one.
+
+    `lock` holds the row until the request commits, so two concurrent state changes of one item
+    (a double-clicked complete, cancel racing retry) run one after the other.
+    """
+    query = select(m.Media).where(
+        m.Media.id == media_id, m.Media.owner_id == owner_id, m.Media.kind == kind
+    )
+    media = await db.scalar(query.with_for_update() if lock else query)
+    if media is None:
+        raise not_found(kind.value)
+    return media
+
+
+async def queue_position(db: AsyncSession, media: m.Media) -> int | None:
+    """How many queued jobs (anyone's: they share the workers) are ahead of this one."""
+    if media.status != MediaStatus.QUEUED or media.queued_at is None:
+        return None
+    ahead = await db.scalar(
+        select(func.count())
+        .select_from(m.Media)
+        .where(m.Media.status == MediaStatus.QUEUED, m.Media.queued_at < media.queued_at)
+    )
+    return int(ahead or 0)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[m.Media]
+    next_cursor: str | None
+
+
+def encode_cursor(media: m.Media) -> str:
+    raw = f"{media.created_at.isoformat()}|{media.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, media_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), uuid.UUID(media_id)
+    except (ValueError, binascii.Error) as exc:
+        raise Problem(
+            422,
+            "The cursor is not one this API gave out; use `next_cursor` from a previous page.",
+            code="bad_cursor",
+        ) from exc
+
+
+async def list_page(
+    db: AsyncSession,
+    owner_id: uuid.UUID,
+    kind: MediaKind,
+    *,
+    status: MediaStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """Newest first; the cursor is the last item's (created_at, id), so pages never overlap."""
+    query = select(m.Media).where(m.Media.owner_id == owner_id, m.Media.kind == kind)
+    if status is not None:
+        query = query.where(m.Media.status == status)
+    if cursor:
+        created, media_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                m.Media.created_at < created,
+                and_(m.Media.created_at == created, m.Media.id < media_id),
+            )
+        )
+    query = query.order_by(m.Media.created_at.desc(), m.Media.id.desc()).limit(limit + 1)
+    rows = list((await db.scalars(query)).all())
+    items = rows[:limit]
+    return Page(items, encode_cursor(items[-1]) if len(rows) > limit else None)

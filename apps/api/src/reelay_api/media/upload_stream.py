@@ -1,0 +1,247 @@
+"""Through-API uploads: a multipart/form-data body streamed into an S3 multipart upload.
+
+The form is never held whole. python-multipart parses each chunk as it arrives and the file's
+bytes are cut into parts that are stored one at a time; the next chunk is read only once the
+current part is stored, so memory stays near one part whatever the file's size, and the size
+limit is enforced on the bytes actually received.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartState, parse_options_header
+from reelay_core.db.models import MediaKind
+from reelay_core.settings import Settings
+from reelay_core.storage import Storage
+
+from reelay_api.media import service
+from reelay_api.media.formats import usual_type
+from reelay_api.problems import Problem
+
+log = logging.getLogger(__name__)
+
+FILE_FIELD = "file"
+# Room for part headers and small fields beside the file before the body counts as too large.
+FORM_OVERHEAD = 1024 * 1024
+UNDECLARED_TYPES = {"", "application/octet-stream"}
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    filename: str
+    content_type: str
+    size: int
+    key: str
+
+
+@dataclass(frozen=True)
+class PartStart:
+    headers: dict[str, str]
+
+
+class PartEnd:
+    pass
+
+
+FormEvent = PartStart | bytes | PartEnd
+
+
+class FormEvents:
+    """python-multipart's callbacks collected as events, drained after each chunk is fed."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self._events: list[FormEvent] = []
+        self._headers: dict[str, str] = {}
+        self._name = bytearray()
+        self._value = bytearray()
+        self.parser = MultipartParser(
+            boundary,
+            callbacks={
+                "on_part_begin": self._headers.clear,
+                "on_header_field": lambda data, start, end: self._name.extend(data[start:end]),
+                "on_header_value": lambda data, start, end: self._value.extend(data[start:end]),
+                "on_header_end": self._header_end,
+                "on_headers_finished": lambda: self._events.append(PartStart(dict(self._headers))),
+                "on_part_data": lambda data, start, end: self._events.append(data[start:end]),
+                "on_part_end": lambda: self._events.append(PartEnd()),
+            },
+        )
+
+    def _header_end(self) -> None:
+        self._headers[self._name.decode("latin-1").lower()] = self._value.decode("utf-8", "replace")
+        self._name.clear()
+        self._value.clear()
+
+    def feed(self, chunk: bytes) -> list[FormEvent]:
+        try:
+            self.parser.write(chunk)
+        except MultipartParseError as exc:
+            raise Problem(400, f"The multipart body is malformed: {exc}", code="bad_form") from exc
+        events, self._events = self._events, []
+        return events
+
+    def finish(self) -> None:
+        self.parser.finalize()
+        if self.parser.state != MultipartState.END:
+            raise Problem(
+                400,
+                "The multipart body ended before its closing boundary; the upload was cut off.",
+                code="bad_form",
+            )
+
+
+class SourceUpload:
+    """The file's bytes cut into parts of `part_size` and stored as one S3 multipart upload."""
+
+    def __init__(self, storage: Storage, key: str, content_type: str, settings: Settings) -> None:
+        self.storage = storage
+        self.key = key
+        self.content_type = content_type
+        self.settings = settings
+        self.part_size = service.part_size_for(
+            settings.max_upload_bytes, settings.multipart_part_bytes
+        )
+        self.upload_id: str | None = None
+        self.buffer = bytearray()
+        self.parts: list[tuple[int, str]] = []
+        self.size = 0
+
+    async def start(self) -> None:
+        self.upload_id = await self.storage.create_multipart(
+            self.key, content_type=self.content_type
+        )
+
+    async def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.settings.max_upload_bytes:
+            raise service.too_large(None, self.settings)
+        self.buffer += data
+        if len(self.buffer) >= self.part_size:
+            await self._store_part()
+
+    async def _store_part(self) -> None:
+        assert self.upload_id
+        body, self.buffer = self.buffer, bytearray()
+        number = len(self.parts) + 1
+        self.parts.append(
+            (number, await self.storage.upload_part(self.key, self.upload_id, number, body))
+        )
+
+    async def finish(self) -> int:
+        assert self.upload_id
+        if self.size == 0:
+            raise Problem(422, "The file is empty.", code="empty_file")
+        if self.buffer:
+            await self._store_part()
+        await self.storage.complete_multipart(self.key, self.upload_id, self.parts)
+        return self.size
+
+    async def abort(self) -> None:
+        if self.upload_id is None:
+            return
+        try:
+            await self.storage.abort_multipart(self.key, self.upload_id)
+        except Exception:  # the original error matters more; the stale-upload sweep retries
+            log.exception("could not abort the multipart upload of %s", self.key)
+
+
+def form_boundary(content_type: str | None) -> bytes:
+    kind, params = parse_options_header(content_type or "")
+    if kind != b"multipart/form-data":
+        raise Problem(
+            415,
+            f"Send the file as multipart/form-data with the field `{FILE_FIELD}`.",
+            code="unsupported_media_type",
+        )
+    if not params.get(b"boundary"):
+        raise Problem(400, "The multipart/form-data content type has no boundary.", code="bad_form")
+    return params[b"boundary"]
+
+
+def describe_part(headers: dict[str, str]) -> tuple[str, str | None, str]:
+    """A part's field name, filename (None for plain fields) and declared content type."""
+    _, disposition = parse_options_header(headers.get("content-disposition", ""))
+    name = disposition.get(b"name", b"").decode("utf-8", "replace")
+    filename = disposition.get(b"filename")
+    declared = parse_options_header(headers.get("content-type", ""))[0].decode("latin-1")
+    return name, filename.decode("utf-8", "replace") if filename is not None else None, declared
+
+
+async def start_file(
+    headers: dict[str, str],
+    *,
+    storage: Storage,
+    settings: Settings,
+    kind: MediaKind,
+    media_id: uuid.UUID,
+) -> tuple[SourceUpload, str]:
+    _, filename, declared = describe_part(headers)
+    filename = (filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]  # some clients send paths
+    if not filename:
+        raise Problem(
+            422, f"The `{FILE_FIELD}` field must be a file with a filename.", code="no_file"
+        )
+    # curl and some libraries send application/octet-stream for any video: judge by extension.
+    content_type = declared
+    if declared in UNDECLARED_TYPES:
+        content_type = usual_type(kind, filename) or declared
+    service.check_type(kind, filename, content_type)
+    upload = SourceUpload(storage, service.source_key(media_id, filename), content_type, settings)
+    await upload.start()
+    return upload, filename
+
+
+async def receive_file(
+    chunks: AsyncIterator[bytes],
+    content_type: str | None,
+    *,
+    storage: Storage,
+    settings: Settings,
+    kind: MediaKind,
+    media_id: uuid.UUID,
+) -> ReceivedFile:
+    """Store the form's `file` field as the source of `media_id`; other fields are ignored."""
+    form = FormEvents(form_boundary(content_type))
+    upload: SourceUpload | None = None
+    filename = ""
+    in_file = False
+    received = 0
+    try:
+        async for chunk in chunks:
+            received += len(chunk)
+            if received > settings.max_upload_bytes + FORM_OVERHEAD:
+                raise service.too_large(None, settings)
+            for event in form.feed(chunk):
+                if isinstance(event, PartStart):
+                    in_file = describe_part(event.headers)[0] == FILE_FIELD
+                    if in_file and upload is not None:
+                        raise Problem(422, "Send exactly one file per upload.", code="many_files")
+                    if in_file:
+                        upload, filename = await start_file(
+                            event.headers,
+                            storage=storage,
+                            settings=settings,
+                            kind=kind,
+                            media_id=media_id,
+                        )
+                elif isinstance(event, PartEnd):
+                    in_file = False
+                elif in_file:
+                    assert upload is not None
+                    await upload.write(event)
+        form.finish()
+        if upload is None:
+            raise Problem(422, f"The form has no `{FILE_FIELD}` field.", code="no_file")
+        size = await upload.finish()
+    except BaseException:
+        # Nothing of a refused or broken upload may stay in storage.
+        if upload is not None:
+            await upload.abort()
+        raise
+    return ReceivedFile(filename, upload.content_type, size, upload.key)

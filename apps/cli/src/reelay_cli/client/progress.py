@@ -1,0 +1,84 @@
+"""Progress rendering on stderr (stdout stays clean for --json): byte bars and transcode bars."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.text import Text
+
+from reelay_cli.client.events import ProgressEvent
+
+stderr = Console(stderr=True, highlight=False)
+
+
+def byte_bars() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        TimeRemainingColumn(), console=stderr,
+    )
+
+
+class EtaColumn(ProgressColumn):
+    """The server's own ETA (it knows FFmpeg's speed), not one guessed from our refresh rate."""
+
+    def render(self, task: Task) -> Text:
+        eta = task.fields.get("eta")
+        if eta is None:
+            return Text("ETA -", style="progress.remaining")
+        minutes, seconds = divmod(int(eta), 60)
+        return Text(f"ETA {minutes}:{seconds:02d}", style="progress.remaining")
+
+
+def transcode_bars() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), TextColumn("{task.fields[stage]}", style="cyan"),
+        BarColumn(), TextColumn("{task.percentage:>5.1f}%"), EtaColumn(), console=stderr,
+    )
+
+
+class TranscodeView:
+    """One media item's bar, fed with its SSE events; status changes are also printed as lines."""
+
+    def __init__(self, bars: Progress, name: str) -> None:
+        self.bars = bars
+        self.name = name
+        self.task: TaskID = bars.add_task(name, total=100, stage="", eta=None)
+        self.status: str | None = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        data: dict[str, Any] = event.data
+        status = data.get("status")
+        if status != self.status:
+            self.status = status
+            self.bars.console.print(f"{self.name}: {describe_status(data)}")
+        self.bars.update(
+            self.task, completed=float(data.get("progress") or 0.0),
+            stage=data.get("stage") or status or "", eta=data.get("eta_seconds"),
+        )
+
+
+def describe_status(data: dict[str, Any]) -> str:
+    status = str(data.get("status"))
+    if status == "queued" and data.get("queue_position") is not None:
+        return f"queued ({data['queue_position']} ahead)"
+    if status == "processing" and (data.get("attempts") or 1) > 1:
+        return f"processing (attempt {data['attempts']})"
+    if status == "failed" and data.get("error"):
+        return f"failed: {error_text(data['error'])}"
+    return status
+
+
+def error_text(error: dict[str, Any]) -> str:
+    return f"{error.get('code')}: {error.get('message')}"

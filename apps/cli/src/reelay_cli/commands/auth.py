@@ -1,0 +1,63 @@
+"""reelay register / login / logout: a token per server, kept in the config dir (0600)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reelay_cli.client.api import ReelayClient
+from reelay_cli.client.config import Config
+from reelay_cli.commands.common import ServerOption, reports_errors
+
+EmailOption = Annotated[str, typer.Option(prompt=True, envvar="REELAY_EMAIL", help="Account email.")]
+
+
+def log_in(config: Config, server: str, email: str, password: str) -> None:
+    with ReelayClient(server) as api:
+        answer = api.token(email, password)
+    config.remember(server, email, answer["access_token"], int(answer.get("expires_in") or 3600))
+    typer.echo(f"Logged in to {server} as {email}.", err=True)
+
+
+@reports_errors
+def login(
+    server: ServerOption = None,
+    email: EmailOption = ...,  # type: ignore[assignment]
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, envvar="REELAY_PASSWORD", help="Account password.")
+    ] = ...,  # type: ignore[assignment]
+) -> None:
+    """Log in and save the token for later commands."""
+    config = Config.load()
+    log_in(config, config.resolve_server(server), email, password)
+
+
+@reports_errors
+def register(
+    server: ServerOption = None,
+    email: EmailOption = ...,  # type: ignore[assignment]
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, envvar="REELAY_PASSWORD",
+            help="At least 8 characters.",
+        ),
+    ] = ...,  # type: ignore[assignment]
+) -> None:
+    """Create an account, then log in to it."""
+    config = Config.load()
+    target = config.resolve_server(server)
+    with ReelayClient(target) as api:
+        api.register(email, password)
+    typer.echo(f"Registered {email}.", err=True)
+    log_in(config, target, email, password)
+
+
+@reports_errors
+def logout(server: ServerOption = None) -> None:
+    """Forget the saved token of the server."""
+    config = Config.load()
+    target = config.resolve_server(server)
+    config.forget(target)
+    typer.echo(f"Logged out of {target}.", err=True)

@@ -1,0 +1,137 @@
+"""reelay ls / get / download / cancel / retry / rm."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from reelay_cli.client.api import KINDS, ApiError, storage_client
+from reelay_cli.client.progress import byte_bars, error_text, stderr
+from reelay_cli.commands.common import JsonOption, ServerOption, client, print_json, reports_errors
+from reelay_cli.commands.processing import show
+
+IdArgument = Annotated[str, typer.Argument(metavar="ID")]
+
+
+@reports_errors
+def ls(
+    status: Annotated[str | None, typer.Option(help="Only items in this status.")] = None,
+    kind: Annotated[str | None, typer.Option(help="videos or images (default: both).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many items.")] = 20,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+) -> None:
+    """List your media, newest first."""
+    kinds = KINDS if kind is None else (kind if kind.endswith("s") else f"{kind}s",)
+    with client(server) as api:
+        items = [item for k in kinds for item in api.list(k, status=status, limit=limit)]
+    items = sorted(items, key=lambda m: m["created_at"], reverse=True)[:limit]
+    if as_json:
+        print_json(items)
+        return
+    rows = [("ID", "KIND", "STATUS", "PROGRESS", "CREATED", "FILENAME")] + [
+        (m["id"], m["kind"], m["status"], f"{m['progress']:.0f}%", m["created_at"], m["filename"])
+        for m in items
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        typer.echo("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]))
+
+
+@reports_errors
+def get(media_id: IdArgument, as_json: JsonOption = False, server: ServerOption = None) -> None:
+    """Show one item."""
+    with client(server) as api:
+        _, media = api.find(media_id)
+    if as_json:
+        print_json(media)
+        return
+    lines = [f"{k}: {media[k]}" for k in ("id", "kind", "filename", "size", "status", "progress", "stage")]
+    if media.get("error"):
+        lines.append(f"error: {error_text(media['error'])}")
+    if media.get("source"):
+        lines.append("source: " + ", ".join(f"{k}={v}" for k, v in media["source"].items()))
+    for output in media.get("outputs") or []:
+        lines.append(f"output: {output['name']} ({output.get('kind')}, {output.get('width')}x{output.get('height')})")
+    typer.echo("\n".join(lines))
+
+
+def default_rendition(media: dict[str, Any]) -> str:
+    """The MP4 of a video, the largest WebP of an image, else the uploaded source."""
+    outputs = media.get("outputs") or []
+    if media["kind"] == "video" and any(o.get("kind") == "mp4" for o in outputs):
+        return "mp4"
+    webps = [o for o in outputs if o.get("kind") == "webp"]
+    if webps:
+        return max(webps, key=lambda o: o.get("width") or 0)["name"]
+    return "source"
+
+
+def target_path(output: Path | None, media: dict[str, Any], rendition: str, disposition: str | None) -> Path:
+    name = None
+    if disposition and (found := re.search(r'filename="?([^";]+)"?', disposition)):
+        name = Path(found.group(1)).name
+    if not name:
+        stem, suffix = Path(media["filename"]).stem, Path(media["filename"]).suffix
+        name = media["filename"] if rendition == "source" else f"{stem}-{rendition}{suffix}"
+    if output is None:
+        return Path(name)
+    return output / name if output.is_dir() else output
+
+
+@reports_errors
+def download(
+    media_id: IdArgument,
+    rendition: Annotated[
+        str | None, typer.Option(help="source, mp4, or an output name (default: the MP4 of a video, the largest WebP of an image).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File or directory to write to.")] = None,
+    server: ServerOption = None,
+) -> None:
+    """Download a rendition (or the source) of an item; prints the path written."""
+    with client(server) as api:
+        kind, media = api.find(media_id)
+        chosen = rendition or default_rendition(media)
+        url = api.download_url(kind, media_id, chosen)
+    with storage_client() as storage, storage.stream("GET", url) as answer:
+        if answer.status_code != 200:
+            answer.read()
+            raise ApiError(f"storage refused the download (HTTP {answer.status_code})")
+        path = target_path(output, media, chosen, answer.headers.get("content-disposition"))
+        partial = path.with_name(path.name + ".part")
+        total = int(answer.headers.get("content-length") or 0) or None
+        with byte_bars() as bars, partial.open("wb") as file:
+            task = bars.add_task(path.name, total=total)
+            for chunk in answer.iter_bytes(256 * 1024):
+                file.write(chunk)
+                bars.advance(task, len(chunk))
+        partial.replace(path)
+    typer.echo(str(path))
+
+
+@reports_errors
+def cancel(media_id: IdArgument, as_json: JsonOption = False, server: ServerOption = None) -> None:
+    """Stop processing an item (the FFmpeg job is killed)."""
+    with client(server) as api:
+        kind, _ = api.find(media_id)
+        show(api.cancel(kind, media_id), as_json)
+
+
+@reports_errors
+def retry(media_id: IdArgument, as_json: JsonOption = False, server: ServerOption = None) -> None:
+    """Queue a failed or canceled item again."""
+    with client(server) as api:
+        kind, _ = api.find(media_id)
+        show(api.retry(kind, media_id), as_json)
+
+
+@reports_errors
+def rm(media_id: IdArgument, server: ServerOption = None) -> None:
+    """Delete an item and every stored file of it."""
+    with client(server) as api:
+        kind, media = api.find(media_id)
+        api.delete(kind, media_id)
+    stderr.print(f"Deleted {media['filename']} ({media_id}).")

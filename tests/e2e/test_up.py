@@ -1,0 +1,142 @@
+"""`reelay up` as a user runs it: clear one-line errors, a clean stop, data that survives."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from reelay_cli.stack.ports import free_port
+
+REELAY = str(Path(sys.executable).parent / "reelay")
+pytestmark = pytest.mark.e2e
+
+
+def up_command(data_dir: Path, api_port: int, **ports: int) -> list[str]:
+    ports = {"s3-port": free_port(), "redis-port": free_port(), "seaweed-port": free_port(), **ports}
+    return [REELAY, "up", "--data-dir", str(data_dir), "--port", str(api_port),
+            *(arg for name, value in ports.items() for arg in (f"--{name}", str(value)))]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REELAY_")}
+    return {**env, **extra}
+
+
+def run_to_exit(command: list[str], env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, env=env or clean_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def processes_using(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if str(data_dir) in cmdline and "pytest" not in cmdline:
+            found.append(proc)
+    return found
+
+
+def error_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stdout + result.stderr
+    return lines[0]
+
+
+def test_api_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_to_exit(up_command(tmp_path / "data", port))
+    assert result.returncode != 0
+    assert f"port {port} for the API is in use" in error_line(result)
+    assert "--port" in error_line(result)
+
+
+def test_unwritable_data_dir_is_one_clear_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run_to_exit(up_command(blocker / "data", free_port()))
+    assert result.returncode != 0
+    assert "is not writable" in error_line(result) and "--data-dir" in error_line(result)
+
+
+def test_missing_ffmpeg_is_one_clear_line(tmp_path: Path) -> None:
+    result = run_to_exit(up_command(tmp_path / "data", free_port()), env=clean_env(REELAY_FFMPEG="/nowhere/ffmpeg"))
+    assert result.returncode != 0
+    assert "ffmpeg" in error_line(result) and "REELAY_FFMPEG" in error_line(result)
+
+
+def test_failure_midway_stops_what_already_started(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        s3_port = busy.getsockname()[1]
+        # PostgreSQL and Valkey start before SeaweedFS finds its port taken.
+        result = run_to_exit(up_command(data_dir, free_port(), **{"s3-port": s3_port}))
+    assert result.returncode != 0
+    assert f"port {s3_port} for SeaweedFS S3 is in use" in error_line(result)
+    assert (data_dir / "postgres" / "PG_VERSION").exists(), "PostgreSQL had started"
+    assert processes_using(data_dir) == []
+
+
+def wait_ready(base_url: str, proc: subprocess.Popen[str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("reelay up did not become ready")
+
+
+def start_up(command: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(command, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def stop_up(proc: subprocess.Popen[str], sig: int) -> str:
+    proc.send_signal(sig)
+    output, _ = proc.communicate(timeout=90)
+    assert proc.returncode == 0, output
+    return output
+
+
+def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    api_port = free_port()
+    command = up_command(data_dir, api_port)  # the same ports both times, as a user would
+    base_url = f"http://127.0.0.1:{api_port}"
+    credentials = {"email": "first@example.com", "password": "long enough"}
+
+    first = start_up(command)
+    try:
+        wait_ready(base_url, first)
+        assert httpx.post(f"{base_url}/auth/register", json=credentials).status_code == 201
+        assert httpx.get(f"{base_url}/schema/openapi.json").status_code == 200
+    finally:
+        output = stop_up(first, signal.SIGINT)
+    assert "reelay is up" in output and f"{base_url}/schema" in output
+    assert processes_using(data_dir) == [], "Ctrl-C leaves no process behind"
+
+    second = start_up(command)
+    try:
+        wait_ready(base_url, second)
+        token = httpx.post(f"{base_url}/auth/token", json=credentials)
+        assert token.status_code == 200, "the user registered before the restart can log in"
+        me = httpx.get(f"{base_url}/auth/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        assert me.json()["email"] == credentials["email"]
+    finally:
+        stop_up(second, signal.SIGTERM)
+    assert processes_using(data_dir) == []

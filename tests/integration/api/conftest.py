@@ -1,0 +1,55 @@
+"""Accounts, storage and tiny media for the HTTP API tests (the real API process and servers)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from reelay_core.settings import Settings
+from reelay_core.storage import Storage
+
+from tests.support.client import Account, register
+from tests.support.media import MediaFactory
+
+
+async def bearer_account(api: httpx.AsyncClient) -> Account:
+    account = await register(api)
+    # Logging in left the session cookie in the shared client; requests must authenticate
+    # with their own bearer token only (the cookie has its own tests).
+    api.cookies.clear()
+    return account
+
+
+@pytest.fixture
+async def alice(api: httpx.AsyncClient) -> Account:
+    return await bearer_account(api)
+
+
+@pytest.fixture
+async def bob(api: httpx.AsyncClient) -> Account:
+    return await bearer_account(api)
+
+
+@pytest.fixture(scope="session")
+async def storage(stack_settings: Settings) -> AsyncIterator[Storage]:
+    async with Storage(stack_settings) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def clip(media_factory: MediaFactory) -> Path:
+    """The smallest real video the ladder accepts: 320x240, 2 s."""
+    return media_factory.video(width=320, height=240, seconds=2)
+
+
+@pytest.fixture(scope="session")
+def garbage(media_factory: MediaFactory) -> Path:
+    """Bytes with a video's name: accepted by the API, rejected by the worker in a moment."""
+    return media_factory.garbage()
+
+
+@pytest.fixture(scope="session")
+def picture(media_factory: MediaFactory) -> Path:
+    return media_factory.image(width=320, height=240, fmt="png")

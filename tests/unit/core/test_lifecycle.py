@@ -1,0 +1,51 @@
+"""Status transitions and the events that announce them."""
+
+from __future__ import annotations
+
+import pytest
+from reelay_core.db.models import MediaStatus as S
+from reelay_core.lifecycle import InvalidTransition, can_transition, check_transition, event_name, is_terminal_event
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.AWAITING_UPLOAD, S.QUEUED),
+        (S.QUEUED, S.PROCESSING),
+        (S.PROCESSING, S.COMPLETED),
+        (S.PROCESSING, S.QUEUED),  # retry after a transient failure, or a dead worker's requeue
+        (S.FAILED, S.QUEUED),
+        (S.CANCELED, S.QUEUED),
+        (S.QUEUED, S.CANCELED),
+    ],
+)
+def test_allowed(current: S, target: S) -> None:
+    assert can_transition(current, target)
+    check_transition(current, target)
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.COMPLETED, S.QUEUED),  # completed media is never reprocessed by retry
+        (S.COMPLETED, S.CANCELED),
+        (S.AWAITING_UPLOAD, S.PROCESSING),  # must be queued first
+        (S.FAILED, S.COMPLETED),
+        (S.CANCELED, S.PROCESSING),
+    ],
+)
+def test_refused(current: S, target: S) -> None:
+    assert not can_transition(current, target)
+    with pytest.raises(InvalidTransition, match=f"{current} to {target}"):
+        check_transition(current, target)
+
+
+def test_every_status_has_rules() -> None:
+    for status in S:
+        assert isinstance(can_transition(status, S.QUEUED), bool)
+
+
+def test_terminal_statuses_are_announced_by_name() -> None:
+    assert [event_name(s) for s in (S.COMPLETED, S.FAILED, S.CANCELED)] == ["completed", "failed", "canceled"]
+    assert {event_name(s) for s in (S.AWAITING_UPLOAD, S.QUEUED, S.PROCESSING)} == {"status"}
+    assert is_terminal_event("failed") and not is_terminal_event("progress") and not is_terminal_event("status")
