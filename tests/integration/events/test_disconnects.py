@@ -61,7 +61,9 @@ async def test_100_connect_disconnect_cycles_leave_no_subscription_queue_or_task
         leave.set()
         await asyncio.gather(*batch)
 
+    t0 = asyncio.get_running_loop().time()
     after = await settle(api, tasks_at_most=baseline["reelay_asyncio_tasks"] + 2)
+    print("SETTLE", asyncio.get_running_loop().time() - t0, baseline, after)
     assert after["reelay_sse_subscriptions"] == 0
     assert after["reelay_sse_streams"] == 0
     assert after["reelay_asyncio_tasks"] <= baseline["reelay_asyncio_tasks"] + 2, (baseline, after)
