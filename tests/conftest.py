@@ -8,18 +8,16 @@ namespaced by media id, so tests never see each other's objects.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from reelay_cli.stack.embedded import EmbeddedServices, Ports, settings_env
+from reelay_cli.stack.ports import free_port
 from reelay_core.settings import Settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from reelay_cli.stack.embedded import EmbeddedServices, Ports, ensure_bucket, settings_env
-from reelay_cli.stack.ports import free_port
 from tests.support.docker_stack import docker_requested, docker_settings
 from tests.support.media import MediaFactory
 from tests.support.processes import AppProcesses
@@ -66,10 +64,15 @@ def apps(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 async def db_clean(stack_settings: Settings) -> None:
+    """Empty tables. Locks are taken media first, as the worker does (update media, then insert
+    media_events), so a worker still finishing an earlier test's item cannot deadlock with us."""
     engine = create_async_engine(str(stack_settings.database_url))
-    async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE media_events, media, users CASCADE"))
-    await engine.dispose()
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("LOCK TABLE media, media_events, users IN ACCESS EXCLUSIVE MODE"))
+            await conn.execute(text("TRUNCATE media, media_events, users CASCADE"))
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

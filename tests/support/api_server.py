@@ -14,16 +14,17 @@ from typing import Any
 import httpx
 import uvicorn
 from reelay_api.app import create_app
-from reelay_core.settings import Settings
-
 from reelay_cli.stack.ports import free_port
+from reelay_core.settings import Settings
 
 
 @asynccontextmanager
 async def serve_app(settings: Settings, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """Yield a client of `create_app(settings + overrides)` served on a free port."""
     port = free_port()
-    app = create_app(settings.model_copy(update={**overrides, "api_port": port, "log_level": "WARNING"}))
+    app = create_app(
+        settings.model_copy(update={**overrides, "api_port": port, "log_level": "WARNING"})
+    )
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

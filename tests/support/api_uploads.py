@@ -39,8 +39,12 @@ async def from_bytes(data: bytes) -> AsyncIterator[bytes]:
 
 
 def streamed_form(
-    file_chunks: AsyncIterator[bytes], *, filename: str = "clip.mp4",
-    content_type: str | None = "video/mp4", field: str = "file", extra_fields: dict[str, str] | None = None,
+    file_chunks: AsyncIterator[bytes],
+    *,
+    filename: str = "clip.mp4",
+    content_type: str | None = "video/mp4",
+    field: str = "file",
+    extra_fields: dict[str, str] | None = None,
     close: bool = True,
 ) -> tuple[dict[str, str], AsyncIterator[bytes]]:
     """A multipart/form-data body built by hand around a streamed file: (headers, body)."""
@@ -49,7 +53,8 @@ def streamed_form(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         for name, value in (extra_fields or {}).items()
     )
-    head += f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'.encode()
+    disposition = f'form-data; name="{field}"; filename="{filename}"'
+    head += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
     if content_type is not None:
         head += f"Content-Type: {content_type}\r\n".encode()
     head += b"\r\n"
@@ -80,17 +85,22 @@ async def put_parts(
 
 
 async def wait_for_status(
-    api: httpx.AsyncClient, account: Account, media_id: str, statuses: set[str], *,
-    kind: str = "videos", timeout: float = 90,
+    api: httpx.AsyncClient,
+    account: Account,
+    media_id: str,
+    statuses: set[str],
+    *,
+    kind: str = "videos",
+    within: float = 90,
 ) -> dict[str, Any]:
-    """Poll GET /{kind}/{id} until its status is one of `statuses`."""
-    deadline = time.monotonic() + timeout
+    """Poll GET /{kind}/{id} until its status is one of `statuses`, for up to `within` s."""
+    deadline = time.monotonic() + within
     while True:
         media = (await api.get(f"/{kind}/{media_id}", headers=account.headers)).json()
         if media["status"] in statuses:
             return media
         assert media["status"] not in TERMINAL, media
-        assert time.monotonic() < deadline, f"still {media['status']} after {timeout} s"
+        assert time.monotonic() < deadline, f"still {media['status']} after {within} s"
         await asyncio.sleep(0.3)
 
 

@@ -53,3 +53,19 @@ def garbage(media_factory: MediaFactory) -> Path:
 @pytest.fixture(scope="session")
 def picture(media_factory: MediaFactory) -> Path:
     return media_factory.image(width=320, height=240, fmt="png")
+
+
+# The files' bytes, read once here: async tests should not block the loop on file reads.
+@pytest.fixture(scope="session")
+def clip_bytes(clip: Path) -> bytes:
+    return clip.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def garbage_bytes(garbage: Path) -> bytes:
+    return garbage.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def picture_bytes(picture: Path) -> bytes:
+    return picture.read_bytes()

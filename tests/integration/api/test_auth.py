@@ -1,4 +1,4 @@
-"""/auth and how every media endpoint authenticates: bearer token, session cookie, expiry, limits."""
+"""/auth, and how media endpoints authenticate: bearer token, session cookie, expiry, limits."""
 
 from __future__ import annotations
 
@@ -13,19 +13,30 @@ from tests.support.api_uploads import assert_problem, media_body
 from tests.support.client import Account, read_events, register
 
 
-def forge_token(settings: Settings, account: Account, *, expires_in: float, secret: str | None = None) -> str:
+def forge_token(
+    settings: Settings, account: Account, *, expires_in: float, secret: str | None = None
+) -> str:
     """A token shaped like the API's own, signed with the stack's secret (or another one)."""
     now = int(time.time())
-    claims = {"sub": account.id, "iat": now - 60, "exp": int(now + expires_in), "extras": {"email": account.email}}
+    claims = {
+        "sub": account.id,
+        "iat": now - 60,
+        "exp": int(now + expires_in),
+        "extras": {"email": account.email},
+    }
     return jwt.encode(claims, secret or settings.jwt_secret, algorithm="HS256")
 
 
 async def test_register_log_in_and_me(api: httpx.AsyncClient, stack_settings: Settings) -> None:
-    created = await api.post("/auth/register", json={"email": "Ann@Example.com", "password": "long enough"})
+    created = await api.post(
+        "/auth/register", json={"email": "Ann@Example.com", "password": "long enough"}
+    )
     assert created.status_code == 201, created.text
     assert created.json()["email"] == "ann@example.com" and created.json()["id"]
 
-    token = await api.post("/auth/token", json={"email": "ann@example.com", "password": "long enough"})
+    token = await api.post(
+        "/auth/token", json={"email": "ann@example.com", "password": "long enough"}
+    )
     assert token.status_code == 200, token.text
     body = token.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == stack_settings.token_ttl_seconds
@@ -39,13 +50,19 @@ async def test_register_log_in_and_me(api: httpx.AsyncClient, stack_settings: Se
     assert me.status_code == 200 and me.json() == created.json()
 
 
-async def test_register_refuses_a_taken_email_and_short_password(api: httpx.AsyncClient, alice: Account) -> None:
-    taken = await api.post("/auth/register", json={"email": alice.email.upper(), "password": "another one"})
+async def test_register_refuses_a_taken_email_and_short_password(
+    api: httpx.AsyncClient, alice: Account
+) -> None:
+    taken = await api.post(
+        "/auth/register", json={"email": alice.email.upper(), "password": "another one"}
+    )
     assert_problem(taken, 409, "already registered")
     short = await api.post("/auth/register", json={"email": "new@example.com", "password": "short"})
     body = assert_problem(short, 422, "password", "at least 8")
     assert body["errors"][0]["key"] == "password"
-    bad_email = await api.post("/auth/register", json={"email": "not-an-email", "password": "long enough"})
+    bad_email = await api.post(
+        "/auth/register", json={"email": "not-an-email", "password": "long enough"}
+    )
     assert_problem(bad_email, 422, "email")
 
 
@@ -53,7 +70,9 @@ async def test_token_refuses_bad_credentials(api: httpx.AsyncClient, alice: Acco
     wrong = await api.post("/auth/token", json={"email": alice.email, "password": "wrong password"})
     assert_problem(wrong, 401, "wrong email or password")
     assert "set-cookie" not in wrong.headers
-    unknown = await api.post("/auth/token", json={"email": "nobody@example.com", "password": "whatever1"})
+    unknown = await api.post(
+        "/auth/token", json={"email": "nobody@example.com", "password": "whatever1"}
+    )
     assert_problem(unknown, 401, "wrong email or password")
 
 
@@ -63,14 +82,19 @@ async def test_media_endpoints_need_a_valid_token(
     assert_problem(await api.get("/videos"), 401, "authentication required")
     assert_problem(await api.get("/images"), 401, "authentication required")
     assert_problem(await api.get("/auth/me"), 401)
+    assert_problem(await api.post("/videos/upload", content=b"--x--"), 401)
     for token in ["garbage", forge_token(stack_settings, alice, expires_in=600, secret="x" * 40)]:
         answer = await api.get("/videos", headers={"Authorization": f"Bearer {token}"})
         assert_problem(answer, 401, "authentication required")
 
 
-async def test_an_expired_token_is_refused(api: httpx.AsyncClient, alice: Account, stack_settings: Settings) -> None:
+async def test_an_expired_token_is_refused(
+    api: httpx.AsyncClient, alice: Account, stack_settings: Settings
+) -> None:
     fresh = forge_token(stack_settings, alice, expires_in=600)
-    assert (await api.get("/videos", headers={"Authorization": f"Bearer {fresh}"})).status_code == 200
+    assert (
+        await api.get("/videos", headers={"Authorization": f"Bearer {fresh}"})
+    ).status_code == 200
     expired = forge_token(stack_settings, alice, expires_in=-5)
     answer = await api.get("/videos", headers={"Authorization": f"Bearer {expired}"})
     assert_problem(answer, 401, "authentication required")
@@ -84,7 +108,9 @@ async def test_the_session_cookie_authenticates_reads_and_events(
     assert (await api.post(f"/videos/{media_id}/cancel", headers=alice.headers)).status_code == 202
 
     async with httpx.AsyncClient(base_url=apps.base_url, timeout=30) as browser:
-        logged_in = await browser.post("/auth/token", json={"email": alice.email, "password": alice.password})
+        logged_in = await browser.post(
+            "/auth/token", json={"email": alice.email, "password": alice.password}
+        )
         assert logged_in.status_code == 200 and browser.cookies.get("reelay_session")
         one = await browser.get(f"/videos/{media_id}")  # no Authorization header: the cookie alone
         assert one.status_code == 200 and one.json()["status"] == "canceled"
@@ -95,11 +121,19 @@ async def test_the_session_cookie_authenticates_reads_and_events(
         assert_problem(await browser.get(f"/videos/{media_id}"), 401)
 
 
-async def test_auth_is_rate_limited_per_client(api: httpx.AsyncClient, stack_settings: Settings) -> None:
+async def test_auth_is_rate_limited_per_client(
+    api: httpx.AsyncClient, stack_settings: Settings
+) -> None:
     async with serve_app(stack_settings, auth_rate_limit_per_minute=3) as limited:
         account = await register(limited)  # register + token: 2 of the 3
-        assert (await limited.post("/auth/token", json={"email": account.email, "password": account.password})).status_code == 200
-        refused = await limited.post("/auth/token", json={"email": account.email, "password": account.password})
+        assert (
+            await limited.post(
+                "/auth/token", json={"email": account.email, "password": account.password}
+            )
+        ).status_code == 200
+        refused = await limited.post(
+            "/auth/token", json={"email": account.email, "password": account.password}
+        )
         assert_problem(refused, 429, "too many requests")
         # Only /auth/* is limited, and /auth/me is not.
         assert (await limited.get("/auth/me", headers=account.headers)).status_code == 200

@@ -12,7 +12,9 @@ async def test_router_errors_are_problem_details(api: httpx.AsyncClient, alice: 
     assert_problem(await api.get("/nothing-here", headers=alice.headers), 404, "no resource")
     assert_problem(await api.get("/videos/not-a-uuid", headers=alice.headers), 404)
     assert_problem(await api.put("/videos", headers=alice.headers), 405, "not allowed")
-    assert_problem(await api.patch("/images/00000000-0000-0000-0000-000000000000", headers=alice.headers), 405)
+    assert_problem(
+        await api.patch("/images/00000000-0000-0000-0000-000000000000", headers=alice.headers), 405
+    )
 
 
 async def test_validation_errors_name_the_field(api: httpx.AsyncClient, alice: Account) -> None:
@@ -22,12 +24,22 @@ async def test_validation_errors_name_the_field(api: httpx.AsyncClient, alice: A
 
     negative = await api.post("/videos", json=media_body(size=-1), headers=alice.headers)
     assert_problem(negative, 422, "size", "greater than 0")
-    assert_problem(await api.get("/videos", params={"limit": 101}, headers=alice.headers), 422, "limit", "100")
-    assert_problem(await api.get("/videos", params={"status": "sleeping"}, headers=alice.headers), 422, "status")
-    assert_problem(await api.get("/videos", params={"cursor": "bm9wZQ"}, headers=alice.headers), 422, "cursor")
+    assert_problem(
+        await api.get("/videos", params={"limit": 101}, headers=alice.headers), 422, "limit", "100"
+    )
+    assert_problem(
+        await api.get("/videos", params={"status": "sleeping"}, headers=alice.headers),
+        422,
+        "status",
+    )
+    assert_problem(
+        await api.get("/videos", params={"cursor": "bm9wZQ"}, headers=alice.headers), 422, "cursor"
+    )
 
     malformed = await api.post(
-        "/videos", content=b"{not json", headers={**alice.headers, "Content-Type": "application/json"}
+        "/videos",
+        content=b"{not json",
+        headers={**alice.headers, "Content-Type": "application/json"},
     )
     assert_problem(malformed, 400, "json")
 
@@ -35,8 +47,11 @@ async def test_validation_errors_name_the_field(api: httpx.AsyncClient, alice: A
 async def test_unknown_ids_are_404_problems(api: httpx.AsyncClient, alice: Account) -> None:
     unknown = "/videos/6f1c0b1e-2d4a-4f7e-9a51-0c8f8e4b7c11"
     for method, path in [
-        ("GET", unknown), ("DELETE", unknown), ("POST", f"{unknown}/complete"),
-        ("POST", f"{unknown}/cancel"), ("GET", f"{unknown}/download"),
+        ("GET", unknown),
+        ("DELETE", unknown),
+        ("POST", f"{unknown}/complete"),
+        ("POST", f"{unknown}/cancel"),
+        ("GET", f"{unknown}/download"),
     ]:
         assert_problem(await api.request(method, path, headers=alice.headers), 404, "no video")
 
@@ -65,7 +80,9 @@ async def test_openapi_documents_every_endpoint_with_examples(api: httpx.AsyncCl
         assert path in paths
 
     create = paths["/videos"]["post"]
-    assert create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/MediaCreated")
+    assert create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/MediaCreated"
+    )
     problem = create["responses"]["415"]["content"]["application/problem+json"]
     assert problem["schema"]["$ref"].endswith("/ProblemDetails") and problem["examples"]
     upload = paths["/videos/upload"]["post"]["requestBody"]["content"]["multipart/form-data"]

@@ -30,7 +30,9 @@ class Recorder:
         self.sessions = make_session_factory(self.engine)
         self.redis = Redis.from_url(str(settings.redis_url))
 
-    async def emit(self, media_id: str, event: str, *, publish: bool = True, **changes: Any) -> MediaEventRecord:
+    async def emit(
+        self, media_id: str, event: str, *, publish: bool = True, **changes: Any
+    ) -> MediaEventRecord:
         async with self.sessions() as db:
             record = await events.record(db, uuid.UUID(media_id), event, **changes)
             await db.commit()
@@ -40,7 +42,9 @@ class Recorder:
         return record
 
     async def progress(self, media_id: str, value: float, **changes: Any) -> MediaEventRecord:
-        return await self.emit(media_id, "progress", progress=value, stage="transcode", eta_seconds=5, **changes)
+        return await self.emit(
+            media_id, "progress", progress=value, stage="transcode", eta_seconds=5, **changes
+        )
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -65,7 +69,8 @@ async def new_media(api: httpx.AsyncClient, account: Account, *, kind: str = "vi
     """A media row awaiting its upload: one stored `status` event (seq 1), nothing queued."""
     ext, content_type = (".mp4", "video/mp4") if kind == "videos" else (".png", "image/png")
     answer = await api.post(
-        f"/{kind}", json={"filename": f"synthetic{ext}", "content_type": content_type, "size": 1000},
+        f"/{kind}",
+        json={"filename": f"synthetic{ext}", "content_type": content_type, "size": 1000},
         headers=account.headers,
     )
     assert answer.status_code == 201, answer.text

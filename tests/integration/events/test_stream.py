@@ -17,7 +17,9 @@ async def test_first_connect_sends_retry_hint_and_current_state_then_live_then_c
     api: httpx.AsyncClient, account: Account, recorder: Recorder
 ) -> None:
     media_id = await new_media(api, account)
-    async with api.stream("GET", f"/videos/{media_id}/events", headers=account.headers, timeout=STREAM_TIMEOUT) as resp:
+    async with api.stream(
+        "GET", f"/videos/{media_id}/events", headers=account.headers, timeout=STREAM_TIMEOUT
+    ) as resp:
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("text/event-stream")
         assert resp.headers["cache-control"] == "no-cache"
@@ -33,7 +35,10 @@ async def test_first_connect_sends_retry_hint_and_current_state_then_live_then_c
         await recorder.emit(media_id, "status", status="queued")
         await recorder.emit(media_id, "canceled", status="canceled")
         rest = [m async for m in stream if m.is_event]
-    assert [(m.id, m.event, m.data["status"]) for m in rest] == [(2, "status", "queued"), (3, "canceled", "canceled")]
+    assert [(m.id, m.event, m.data["status"]) for m in rest] == [
+        (2, "status", "queued"),
+        (3, "canceled", "canceled"),
+    ]
 
 
 async def test_replay_after_last_event_id_joins_live_events_without_gap_or_duplicate(
@@ -52,18 +57,25 @@ async def test_replay_after_last_event_id_joins_live_events_without_gap_or_dupli
         if "query" in how:
             params["last_event_id"] = str(how["query"])
         async with api.stream(
-            "GET", f"/videos/{media_id}/events", headers=headers, params=params, timeout=STREAM_TIMEOUT
+            "GET",
+            f"/videos/{media_id}/events",
+            headers=headers,
+            params=params,
+            timeout=STREAM_TIMEOUT,
         ) as resp:
             assert resp.status_code == 200
             return await collect(resp)
 
     async def produce() -> int:
         # Clients connect while events are being recorded: the catch-up/live seam is crossed.
-        last = 0
         for i in range(40):
-            last = (await recorder.progress(media_id, 6.0 + i)).seq
+            await recorder.progress(media_id, 6.0 + i)
             await asyncio.sleep(0.01)
-        return (await recorder.emit(media_id, "completed", status="completed", progress=100.0, stage=None)).seq
+        return (
+            await recorder.emit(
+                media_id, "completed", status="completed", progress=100.0, stage=None
+            )
+        ).seq
 
     producer = asyncio.create_task(produce())
     clients = []
@@ -90,13 +102,17 @@ async def test_a_terminal_item_answers_with_its_terminal_event_and_closes(
 ) -> None:
     media_id = await new_media(api, account)
     await recorder.emit(media_id, "status", status="queued")
-    await recorder.emit(media_id, "failed", status="failed", error_code="invalid_media", error_message="not a video")
+    await recorder.emit(
+        media_id, "failed", status="failed", error_code="invalid_media", error_message="not a video"
+    )
 
     async def read(last_event_id: int | None) -> list:
         headers = dict(account.headers)
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
-        async with api.stream("GET", f"/videos/{media_id}/events", headers=headers, timeout=STREAM_TIMEOUT) as resp:
+        async with api.stream(
+            "GET", f"/videos/{media_id}/events", headers=headers, timeout=STREAM_TIMEOUT
+        ) as resp:
             return await collect(resp)
 
     now, again, all_of_it = await asyncio.gather(read(None), read(3), read(0))
@@ -126,7 +142,9 @@ async def test_events_endpoint_streams_every_item_of_the_caller_with_its_media_i
     video, image = await new_media(api, account), await new_media(api, account, kind="images")
     stranger = await register(api)
     strangers = await new_media(api, stranger)
-    async with api.stream("GET", "/events", headers=account.headers, timeout=STREAM_TIMEOUT) as resp:
+    async with api.stream(
+        "GET", "/events", headers=account.headers, timeout=STREAM_TIMEOUT
+    ) as resp:
         assert resp.status_code == 200
         assert resp.headers["cache-control"] == "no-cache"
         stream = messages(resp)
@@ -142,7 +160,9 @@ async def test_events_endpoint_streams_every_item_of_the_caller_with_its_media_i
             if len(got) == 3:
                 break
     assert [(e.data["media_id"], e.event, e.id) for e in got] == [
-        (video, "status", 2), (image, "progress", 2), (video, "canceled", 3),
+        (video, "status", 2),
+        (image, "progress", 2),
+        (video, "canceled", 3),
     ]
     assert {"status", "progress", "stage", "eta_seconds"} <= got[0].data.keys()
 
@@ -151,7 +171,9 @@ async def test_a_quiet_stream_sends_a_heartbeat_comment_within_15_seconds(
     api: httpx.AsyncClient, account: Account
 ) -> None:
     media_id = await new_media(api, account)
-    async with api.stream("GET", f"/videos/{media_id}/events", headers=account.headers, timeout=STREAM_TIMEOUT) as resp:
+    async with api.stream(
+        "GET", f"/videos/{media_id}/events", headers=account.headers, timeout=STREAM_TIMEOUT
+    ) as resp:
         loop = asyncio.get_running_loop()
         started = loop.time()
         async with asyncio.timeout(20):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import TypeAlias
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,3 +51,10 @@ DEPENDENCIES = {
     "db": Provide(provide_db),
     "user": Provide(provide_user, sync_to_thread=False),
 }
+
+
+# Handler parameter types: the parameter's name picks the dependency above (Litestar 3 drops
+# inferring it from a bare type).
+Db: TypeAlias = NamedDependency[AsyncSession]
+CurrentUser: TypeAlias = NamedDependency[AuthUser]
+AppResources: TypeAlias = NamedDependency[Resources]

@@ -32,10 +32,13 @@ def main() -> None:
 @app.command()
 def up(
     data_dir: Annotated[
-        Path | None, typer.Option(help="Where data and secrets live [default: REELAY_DATA_DIR or .reelay]")
+        Path | None,
+        typer.Option(help="Where data and secrets live [default: REELAY_DATA_DIR or .reelay]"),
     ] = None,
     host: Annotated[str | None, typer.Option(help="API bind address [default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="API port [default: REELAY_API_PORT or 8000]")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="API port [default: REELAY_API_PORT or 8000]")
+    ] = None,
     s3_port: Annotated[int, typer.Option(help="Embedded SeaweedFS S3 port")] = S3_PORT,
     redis_port: Annotated[int, typer.Option(help="Embedded Valkey port")] = REDIS_PORT,
     seaweed_port: Annotated[

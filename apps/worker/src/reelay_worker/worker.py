@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from typing import Any
 
 from arq import cron, func
@@ -15,6 +17,8 @@ from reelay_core.storage import Storage
 from reelay_worker.media.tasks import abort_stale_uploads, sweep_leases, transcode
 from reelay_worker.resources import WorkerResources
 
+log = logging.getLogger(__name__)
+
 
 def make_worker_settings(settings: Settings) -> type:
     async def startup(ctx: dict[str, Any]) -> None:
@@ -22,9 +26,18 @@ def make_worker_settings(settings: Settings) -> type:
         storage = Storage(settings)
         await storage.__aenter__()
         ctx["res"] = WorkerResources(
-            settings=settings, engine=engine, sessions=make_session_factory(engine), storage=storage,
-            redis=ctx["redis"], ffmpeg=ffmpeg_path(settings), ffprobe=ffprobe_path(settings),
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            storage=storage,
+            redis=ctx["redis"],
+            ffmpeg=ffmpeg_path(settings),
+            ffprobe=ffprobe_path(settings),
         )
+        log.info(
+            "worker ready: %d jobs at once, ffmpeg %s, temp dirs in %s",
+            settings.worker_concurrency, ctx["res"].ffmpeg, tempfile.gettempdir(),
+        )  # fmt: skip
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         res: WorkerResources | None = ctx.get("res")
@@ -39,10 +52,22 @@ def make_worker_settings(settings: Settings) -> type:
             func(transcode, name=jobs.TRANSCODE, timeout=settings.job_timeout_seconds, max_tries=1),
         ],
         "cron_jobs": [
-            cron(sweep_leases, name=jobs.SWEEP_LEASES, second=set(range(0, 60, 5)), run_at_startup=True,
-                 timeout=60, unique=True),
-            cron(abort_stale_uploads, name=jobs.ABORT_STALE_UPLOADS, minute={7, 37}, second=0, timeout=600,
-                 unique=True),
+            cron(
+                sweep_leases,
+                name=jobs.SWEEP_LEASES,
+                second=set(range(0, 60, 5)),
+                run_at_startup=True,
+                timeout=60,
+                unique=True,
+            ),
+            cron(
+                abort_stale_uploads,
+                name=jobs.ABORT_STALE_UPLOADS,
+                minute={7, 37},
+                second=0,
+                timeout=600,
+                unique=True,
+            ),
         ],
         "redis_settings": RedisSettings.from_dsn(str(settings.redis_url)),
         "max_jobs": settings.worker_concurrency,

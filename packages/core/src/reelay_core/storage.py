@@ -6,10 +6,11 @@ Only this module talks to S3. Two clients share one session: `internal` for the 
 
 from __future__ import annotations
 
+import io
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import aioboto3
@@ -111,11 +112,17 @@ class Storage:
         )
 
     async def upload_part(
-        self, key: str, upload_id: str, part_number: int, body: bytes | bytearray
+        self, key: str, upload_id: str, part_number: int, body: bytes | BinaryIO
     ) -> str:
-        """Store one part of a multipart upload from memory; returns its ETag."""
+        """Store one part of a multipart upload from bytes or a seekable file; returns its ETag."""
+        # botocore copies a bytes body whole (to add its checksum trailer) but reads a file in
+        # small chunks; a BytesIO over bytes shares their buffer, so a part is held only once.
         answer = await self.internal.upload_part(
-            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=part_number, Body=body
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=part_number,
+            Body=io.BytesIO(body) if isinstance(body, bytes) else body,
         )
         return answer["ETag"].strip('"')
 

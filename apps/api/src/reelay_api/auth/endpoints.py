@@ -7,13 +7,13 @@ from datetime import timedelta
 from litestar import Controller, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import JSONBody
 from litestar.security.jwt import JWTCookieAuth
 from reelay_core.settings import Settings
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_api.auth import service
 from reelay_api.auth.schemas import Credentials, TokenOut, UserOut
-from reelay_api.auth.security import AuthUser
+from reelay_api.deps import CurrentUser, Db
 from reelay_api.problems import Problem, problem_docs
 
 
@@ -29,10 +29,12 @@ def make_auth_controller(settings: Settings, jwt_auth: JWTCookieAuth) -> type[Co
         middleware = [rate_limit.middleware]
 
         @post(
-            "/register", status_code=201, summary="Create an account",
+            "/register",
+            status_code=201,
+            summary="Create an account",
             responses=problem_docs(400, 409, 422, 429),
         )
-        async def register(self, data: Credentials, db: AsyncSession) -> UserOut:
+        async def register(self, data: JSONBody[Credentials], db: Db) -> UserOut:
             try:
                 user = await service.register(db, data.email, data.password)
             except service.EmailTaken:
@@ -42,10 +44,12 @@ def make_auth_controller(settings: Settings, jwt_auth: JWTCookieAuth) -> type[Co
             return UserOut(id=str(user.id), email=user.email)
 
         @post(
-            "/token", status_code=200, summary="Log in: a bearer token and a session cookie",
+            "/token",
+            status_code=200,
+            summary="Log in: a bearer token and a session cookie",
             responses=problem_docs(400, 401, 422, 429),
         )
-        async def token(self, data: Credentials, db: AsyncSession) -> Response[TokenOut]:
+        async def token(self, data: JSONBody[Credentials], db: Db) -> Response[TokenOut]:
             user = await service.authenticate(db, data.email, data.password)
             if user is None:
                 raise Problem(401, "Wrong email or password.", code="bad_credentials")
@@ -57,13 +61,18 @@ def make_auth_controller(settings: Settings, jwt_auth: JWTCookieAuth) -> type[Co
             )
             # HttpOnly: page scripts cannot read it; EventSource sends it along by itself.
             cookie = Cookie(
-                key=jwt_auth.key, value=token, path="/", httponly=True, max_age=ttl,
-                samesite="lax", secure=settings.api_base_url.startswith("https://"),
+                key=jwt_auth.key,
+                value=token,
+                path="/",
+                httponly=True,
+                max_age=ttl,
+                samesite="lax",
+                secure=settings.api_base_url.startswith("https://"),
             )
             return Response(TokenOut(access_token=token, expires_in=ttl), cookies=[cookie])
 
         @get("/me", summary="The caller's account", responses=problem_docs(401))
-        async def me(self, user: AuthUser) -> UserOut:
+        async def me(self, user: CurrentUser) -> UserOut:
             return UserOut(id=str(user.id), email=user.email)
 
     return AuthController

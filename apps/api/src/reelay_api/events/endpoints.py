@@ -47,10 +47,14 @@ def resume_point(header: str | None, query: int | None) -> int | None:
         return None
 
 
-def make_media_events_handler(kind: MediaKind, path: str):  # noqa: ANN201 - a route handler
+def make_media_events_handler(kind: MediaKind, path: str):
     @get(
-        f"{path}/{{media_id:uuid}}/events", media_type="text/event-stream", name=f"{kind.value}-events",
-        summary=f"Live progress of one {kind} (SSE)", description=EVENTS_DOC, tags=[path.strip("/")],
+        f"{path}/{{media_id:uuid}}/events",
+        media_type="text/event-stream",
+        name=f"{kind.value}-events",
+        summary=f"Live progress of one {kind} (SSE)",
+        description=EVENTS_DOC,
+        tags=[path.strip("/")],
     )
     async def media_event_stream(
         request: Request[AuthUser, object, object],
@@ -62,7 +66,9 @@ def make_media_events_handler(kind: MediaKind, path: str):  # noqa: ANN201 - a r
         async with resources.sessions() as db:
             owned = await db.scalar(
                 select(m.Media.id).where(
-                    m.Media.id == media_id, m.Media.owner_id == request.user.id, m.Media.kind == kind
+                    m.Media.id == media_id,
+                    m.Media.owner_id == request.user.id,
+                    m.Media.kind == kind,
                 )
             )
         if owned is None:
@@ -74,12 +80,16 @@ def make_media_events_handler(kind: MediaKind, path: str):  # noqa: ANN201 - a r
 
 
 @get(
-    "/events", media_type="text/event-stream", summary="Live events of all the caller's media (SSE)",
+    "/events",
+    media_type="text/event-stream",
+    summary="Live events of all the caller's media (SSE)",
     description=(
-        "The same events as /videos/{id}/events for every item of the caller, live only; `data` also "
-        "carries `media_id`. A `resync` event means some were missed: refetch the list."
+        "The same events as /videos/{id}/events for every item of the caller, live only; "
+        "`data` also carries `media_id`. A `resync` event means some were missed: refetch."
     ),
     tags=["events"],
 )
-async def user_event_stream(request: Request[AuthUser, object, object], resources: Resources) -> ASGIApp:
+async def user_event_stream(
+    request: Request[AuthUser, object, object], resources: Resources
+) -> ASGIApp:
     return event_source(user_events(resources, request.user.id))

@@ -1,9 +1,10 @@
 """One Redis pub/sub connection per API process, fanned out to bounded per-client queues.
 
 A client that falls behind may miss intermediate `progress` events, never a status or terminal
-one: when such an event does not fit, its queue is emptied and replaced by RESYNC, and the
-client's stream re-reads what it missed from Postgres. A lost Redis connection ends the same
-way for every client once the hub has resubscribed.
+one: when such an event does not fit, its queue is emptied and replaced by BEHIND, and the
+client's stream re-reads what it missed from Postgres, skipping superseded progress. Once the
+hub has resubscribed after losing Redis, every queue gets RESYNC: re-read all of it, since
+events published meanwhile reached no one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from reelay_api.events import metrics
 
 log = logging.getLogger(__name__)
 
-RESYNC: Final = "resync"
+RESYNC: Final = "resync"  # events may have been missed: re-read every one of them
+BEHIND: Final = "behind"  # this client fell behind: re-read, superseded progress may be skipped
 QUEUE_SIZE: Final = 64
 QueueItem = MediaEventRecord | str
 
@@ -43,10 +45,9 @@ class Subscription:
             self.dropped += 1
             metrics.PROGRESS_DROPPED.inc()
             return
-        # Something that must not be lost: replace the backlog with one resync request.
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(RESYNC)
+        # Something that must not be lost: replace the backlog with one request to re-read it.
+        backlog = [self.queue.get_nowait() for _ in range(self.queue.qsize())]
+        self.queue.put_nowait(RESYNC if item == RESYNC or RESYNC in backlog else BEHIND)
 
 
 class EventHub:
@@ -76,7 +77,9 @@ class EventHub:
             len(s) for s in self._by_owner.values()
         )
 
-    def subscribe(self, *, media_id: str | None = None, owner_id: str | None = None) -> Subscription:
+    def subscribe(
+        self, *, media_id: str | None = None, owner_id: str | None = None
+    ) -> Subscription:
         sub = Subscription(media_id=media_id, owner_id=owner_id)
         if media_id is not None:
             self._by_media.setdefault(media_id, set()).add(sub)
@@ -87,7 +90,9 @@ class EventHub:
 
     def unsubscribe(self, sub: Subscription) -> None:
         index, key = (
-            (self._by_media, sub.media_id) if sub.media_id is not None else (self._by_owner, sub.owner_id)
+            (self._by_media, sub.media_id)
+            if sub.media_id is not None
+            else (self._by_owner, sub.owner_id)
         )
         subs = index.get(str(key))
         if subs is not None:
@@ -96,7 +101,10 @@ class EventHub:
                 del index[str(key)]
 
     def dispatch(self, record: MediaEventRecord) -> None:
-        for sub in (*self._by_media.get(record.media_id, ()), *self._by_owner.get(record.owner_id, ())):
+        for sub in (
+            *self._by_media.get(record.media_id, ()),
+            *self._by_owner.get(record.owner_id, ()),
+        ):
             sub.deliver(record)
 
     def _resync_all(self) -> None:

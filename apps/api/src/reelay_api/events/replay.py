@@ -17,7 +17,11 @@ PAGE_SIZE = 200
 
 
 async def stored_events(
-    sessions: async_sessionmaker[AsyncSession], media_id: uuid.UUID, *, after: int, page_size: int = PAGE_SIZE
+    sessions: async_sessionmaker[AsyncSession],
+    media_id: uuid.UUID,
+    *,
+    after: int,
+    page_size: int = PAGE_SIZE,
 ) -> AsyncIterator[MediaEventRecord]:
     while True:
         async with sessions() as db:
@@ -31,7 +35,9 @@ async def stored_events(
                 )
             ).all()
         for event, owner_id in rows:
-            yield MediaEventRecord(str(event.media_id), str(owner_id), event.seq, event.event, event.data)
+            yield MediaEventRecord(
+                str(event.media_id), str(owner_id), event.seq, event.event, event.data
+            )
             after = event.seq
         if len(rows) < page_size:
             return

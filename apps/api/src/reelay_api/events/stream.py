@@ -1,8 +1,9 @@
-"""The event sequence one SSE client receives: catch-up from Postgres, then live, no gap, no duplicate.
+"""The events one SSE client receives: catch-up from Postgres, then live; no gap, no duplicate.
 
 Each stream remembers the last sequence number it sent. A live event that is not the next one
 (its publish was lost or overtaken, the client fell behind, Redis was reconnected) makes the
-stream re-read Postgres from that number, so nothing is skipped but superseded progress.
+stream re-read Postgres from that number. Only a client that fell behind skips anything: the
+progress events that later events supersede.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from reelay_core.events import MediaEventRecord
 from sse_starlette import ServerSentEvent
 
 from reelay_api.events import metrics
-from reelay_api.events.hub import RESYNC, Subscription
+from reelay_api.events.hub import BEHIND, RESYNC, Subscription
 from reelay_api.events.replay import stored_events
 from reelay_api.resources import Resources
 
@@ -43,8 +44,11 @@ def hello() -> ServerSentEvent:
 
 def current_state(media: m.Media) -> MediaEventRecord:
     return MediaEventRecord(
-        str(media.id), str(media.owner_id), media.last_event_seq,
-        lifecycle.event_name(media.status), events.snapshot(media),
+        str(media.id),
+        str(media.owner_id),
+        media.last_event_seq,
+        lifecycle.event_name(media.status),
+        events.snapshot(media),
     )
 
 
@@ -92,6 +96,7 @@ async def media_events(
                 if lifecycle.is_terminal_event(state.event):
                     return
                 sent, catch_up = state.seq, nothing()
+            drops_seen = 0
             while True:
                 async for record in catch_up:
                     if record.seq <= sent:
@@ -108,7 +113,13 @@ async def media_events(
                 metrics.RESYNCS.inc()
                 if item == RESYNC and not await exists(resources, media_id):
                     return  # deleted meanwhile
-                catch_up = latest_only(stored_events(resources.sessions, media_id, after=sent))
+                fell_behind = item == BEHIND or (
+                    isinstance(item, MediaEventRecord) and sub.dropped > drops_seen
+                )
+                drops_seen = sub.dropped
+                catch_up = stored_events(resources.sessions, media_id, after=sent)
+                if fell_behind:
+                    catch_up = latest_only(catch_up)
     finally:
         resources.hub.unsubscribe(sub)
 
@@ -139,7 +150,9 @@ async def user_events(resources: Resources, owner_id: uuid.UUID) -> AsyncIterato
                     yield to_sse(item, with_media_id=True)
                 else:
                     metrics.RESYNCS.inc()
-                    yield ServerSentEvent(data=json.dumps({"reason": "missed events"}), event="resync")
+                    yield ServerSentEvent(
+                        data=json.dumps({"reason": "missed events"}), event="resync"
+                    )
     finally:
         resources.hub.unsubscribe(sub)
 

@@ -10,15 +10,17 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIMediaType as MediaTypeDoc
 from litestar.openapi.spec import Operation, RequestBody, Schema
-from litestar.params import Parameter
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect
-from reelay_core import events, jobs
+from reelay_core import jobs
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_api.auth.security import AuthUser
-from reelay_api.media import playback, repository, service, upload_stream
+from reelay_api.deps import AppResources, CurrentUser, Db
+from reelay_api.media import playback, repository, service, upload_stream, uploads
 from reelay_api.media.schemas import (
     CompleteUpload,
     CreateMedia,
@@ -29,7 +31,6 @@ from reelay_api.media.schemas import (
     ResumeParts,
 )
 from reelay_api.problems import Problem, problem_docs
-from reelay_api.resources import Resources
 
 HLS_TYPE = "application/vnd.apple.mpegurl"
 
@@ -45,8 +46,10 @@ class FormUploadOperation(Operation):
             content={
                 "multipart/form-data": MediaTypeDoc(
                     schema=Schema(
-                        type="object",  # type: ignore[arg-type]
-                        properties={"file": Schema(type="string", format="binary")},  # type: ignore[arg-type]
+                        type=OpenAPIType.OBJECT,
+                        properties={
+                            "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                        },
                         required=["file"],
                     )
                 )
@@ -71,9 +74,9 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
             responses=problem_docs(400, 401, 413, 415, 422),
         )
         async def create(
-            self, data: CreateMedia, user: AuthUser, db: AsyncSession, resources: Resources
+            self, data: JSONBody[CreateMedia], user: CurrentUser, db: Db, resources: AppResources
         ) -> MediaCreated:
-            media, upload, record = await service.create(
+            media, upload, record = await uploads.create(
                 db,
                 resources.storage,
                 resources.settings,
@@ -84,7 +87,7 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
                 size=data.size,
             )
             await db.commit()
-            await events.publish(resources.redis, record)
+            await service.announce(resources.redis, record)
             return MediaCreated.of(media, upload=upload)
 
         @post(
@@ -100,20 +103,21 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
         async def upload(
             self,
             request: Request[AuthUser, Any, State],
-            user: AuthUser,
-            db: AsyncSession,
-            resources: Resources,
+            user: CurrentUser,
+            db: Db,
+            resources: AppResources,
         ) -> MediaQueued:
             media_id = uuid.uuid4()
             received = await upload_stream.receive_file(
                 request.stream(),
                 request.headers.get("content-type"),
+                request.content_length,
                 storage=resources.storage,
                 settings=resources.settings,
                 kind=kind,
                 media_id=media_id,
             )
-            media = service.new_media(
+            media = uploads.new_media(
                 owner_id=user.id,
                 kind=kind,
                 filename=received.filename,
@@ -122,13 +126,13 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
                 media_id=media_id,
             )
             try:
-                record = await service.add_uploaded(db, media)
+                record = await uploads.add_uploaded(db, media)
                 await db.commit()
             except BaseException:
                 await resources.storage.delete_prefix(service.media_prefix(media))
                 raise
             await jobs.enqueue_transcode(resources.redis, media.id, media.attempt)
-            await events.publish(resources.redis, record)
+            await service.announce(resources.redis, record)
             return await queued_answer(db, media)
 
         @post(
@@ -138,10 +142,10 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
             responses=problem_docs(401, 404, 409),
         )
         async def parts(
-            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources
+            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
         ) -> ResumeParts:
             media = await repository.get_owned(db, media_id, user.id, kind)
-            return await service.resume_parts(resources.storage, resources.settings, media)
+            return await uploads.resume_parts(resources.storage, resources.settings, media)
 
         @post(
             "/{media_id:uuid}/complete",
@@ -151,21 +155,21 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
         )
         async def complete(
             self,
-            media_id: uuid.UUID,
-            user: AuthUser,
-            db: AsyncSession,
-            resources: Resources,
-            data: CompleteUpload | None = None,
+            media_id: FromPath[uuid.UUID],
+            user: CurrentUser,
+            db: Db,
+            resources: AppResources,
+            data: JSONBody[CompleteUpload | None] = None,
         ) -> MediaQueued:
             media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
-            record = await service.complete(
+            record = await uploads.complete(
                 db, resources.storage, media, data.parts if data else None
             )
             await db.commit()
             if media.status == MediaStatus.QUEUED:
                 # After commit, so the job finds its row; the job id makes a repeat a no-op.
                 await jobs.enqueue_transcode(resources.redis, media.id, media.attempt)
-            await events.publish(resources.redis, record)
+            await service.announce(resources.redis, record)
             return await queued_answer(db, media)
 
         @get(
@@ -175,12 +179,12 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
         )
         async def list_media(
             self,
-            user: AuthUser,
-            db: AsyncSession,
-            status: MediaStatus | None = None,
-            limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+            user: CurrentUser,
+            db: Db,
+            status: FromQuery[MediaStatus | None] = None,
+            limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
             cursor: Annotated[
-                str | None, Parameter(description="`next_cursor` of the previous page.")
+                str | None, QueryParameter(description="`next_cursor` of the previous page.")
             ] = None,
         ) -> MediaPage:
             page = await repository.list_page(
@@ -195,7 +199,9 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
             )
 
         @get("/{media_id:uuid}", summary=f"One {noun}", responses=problem_docs(401, 404))
-        async def get_one(self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession) -> MediaOut:
+        async def get_one(
+            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db
+        ) -> MediaOut:
             media = await repository.get_owned(db, media_id, user.id, kind)
             return MediaOut.of(media, queue_position=await repository.queue_position(db, media))
 
@@ -206,13 +212,13 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
             responses=problem_docs(401, 404, 409),
         )
         async def cancel(
-            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources
+            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
         ) -> MediaOut:
             media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
             record = await service.cancel(db, resources.storage, media)
             await db.commit()
             await service.abort_job(resources.redis, media.job_id)
-            await events.publish(resources.redis, record)
+            await service.announce(resources.redis, record)
             return MediaOut.of(media)
 
         @post(
@@ -222,13 +228,13 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
             responses=problem_docs(401, 404, 409),
         )
         async def retry(
-            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources
+            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
         ) -> MediaQueued:
             media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
             record = await service.retry(db, media)
             await db.commit()
             await jobs.enqueue_transcode(resources.redis, media.id, media.attempt)
-            await events.publish(resources.redis, record)
+            await service.announce(resources.redis, record)
             return await queued_answer(db, media)
 
         @delete(
@@ -238,14 +244,14 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
             responses=problem_docs(401, 404),
         )
         async def remove(
-            self, media_id: uuid.UUID, user: AuthUser, db: AsyncSession, resources: Resources
+            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
         ) -> None:
             media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
             was_processing = media.status == MediaStatus.PROCESSING
             # Cancel first and commit: the worker's fenced writes fail from here on.
             record = await service.stop(db, resources.storage, media)
             await db.commit()
-            await events.publish(resources.redis, record)  # open SSE streams end
+            await service.announce(resources.redis, record)  # open SSE streams end
             await service.abort_job(
                 resources.redis,
                 media.job_id,
@@ -261,12 +267,13 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
         )
         async def download(
             self,
-            media_id: uuid.UUID,
-            user: AuthUser,
-            db: AsyncSession,
-            resources: Resources,
+            media_id: FromPath[uuid.UUID],
+            user: CurrentUser,
+            db: Db,
+            resources: AppResources,
             rendition: Annotated[
-                str, Parameter(description="`source`, `mp4`, or an output name such as `720p`.")
+                str,
+                QueryParameter(description="`source`, `mp4`, or an output name like `720p`."),
             ] = "source",
         ) -> Redirect:
             media = await repository.get_owned(db, media_id, user.id, kind)
@@ -283,11 +290,11 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
         )
         async def hls(
             self,
-            media_id: uuid.UUID,
-            playlist: str,
-            user: AuthUser,
-            db: AsyncSession,
-            resources: Resources,
+            media_id: FromPath[uuid.UUID],
+            playlist: FromPath[str],
+            user: CurrentUser,
+            db: Db,
+            resources: AppResources,
         ) -> Response[str]:
             media = await repository.get_owned(db, media_id, user.id, kind)
             if not playlist.endswith(".m3u8"):

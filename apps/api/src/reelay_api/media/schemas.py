@@ -78,8 +78,10 @@ class MediaOut(BaseModel):
         float,
         Field(ge=0, le=100, examples=[42.5], description="Never decreases within one attempt."),
     ]
+    # A plain string rather than a Literal: a stage added to the worker must not break reads.
     stage: Annotated[
-        Literal["probe", "transcode", "package", "upload"] | None, Field(examples=["transcode"])
+        str | None,
+        Field(examples=["transcode"], description="probe, transcode, package, upload or null."),
     ]
     eta_seconds: Annotated[int | None, Field(examples=[12], description="Null when unknown.")]
     queue_position: Annotated[
@@ -105,7 +107,7 @@ class MediaOut(BaseModel):
             size=media.size,
             status=MediaStatus(media.status),
             progress=round(media.progress, 2),
-            stage=media.stage,  # type: ignore[arg-type]
+            stage=media.stage,
             eta_seconds=media.eta_seconds,
             queue_position=queue_position,
             attempts=media.attempt,

@@ -1,40 +1,27 @@
-"""The rules of a media item's life in the API: create, complete, cancel, retry, delete.
+"""The rules of a queued item's life in the API: queue, cancel, retry, delete.
 
-Services flush; the endpoint owns the transaction and sends jobs and events after commit.
+Functions flush; the endpoint owns the transaction and sends jobs and events after commit.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
-import uuid
-from datetime import UTC, datetime, timedelta
+import logging
+from datetime import UTC, datetime
 
 from arq import ArqRedis
 from arq.jobs import Job
-from botocore.exceptions import ClientError
 from reelay_core import events, lifecycle
 from reelay_core.db import models as m
-from reelay_core.db.models import MediaKind, MediaStatus
+from reelay_core.db.models import MediaStatus
 from reelay_core.events import MediaEventRecord
 from reelay_core.jobs import transcode_job_id
-from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelay_api.media.formats import extension_of, rejection
-from reelay_api.media.schemas import (
-    CompletedPart,
-    MultipartUpload,
-    PartUrl,
-    PresignedPost,
-    ResumeParts,
-    StoredPartOut,
-)
 from reelay_api.problems import Problem
 
-MIN_PART = 5 * 1024 * 1024  # S3's smallest part (all but the last)
-MAX_PARTS = 10_000
+log = logging.getLogger(__name__)
+
 # How long DELETE waits for a running job to stop before deleting its objects, so that a worker
 # still uploading outputs does not leave some behind.
 ABORT_WAIT_SECONDS = 5.0
@@ -44,227 +31,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# -- create ------------------------------------------------------------------------------------
-
-
-def check_type(kind: MediaKind, filename: str, content_type: str) -> None:
-    if reason := rejection(kind, filename, content_type):
-        raise Problem(415, reason, code="unsupported_media_type")
-
-
-def too_large(size: int | None, settings: Settings) -> Problem:
-    what = f"The file is {size} bytes" if size is not None else "The file is too large"
-    return Problem(
-        413, f"{what}; the limit is {settings.max_upload_bytes} bytes.", code="too_large"
-    )
-
-
-def part_size_for(size: int, preferred: int) -> int:
-    """The preferred part size, grown when a huge file would need more than S3's 10,000 parts."""
-    return max(preferred, MIN_PART, math.ceil(size / MAX_PARTS))
-
-
-def new_media(
-    *,
-    owner_id: uuid.UUID,
-    kind: MediaKind,
-    filename: str,
-    content_type: str,
-    size: int,
-    media_id: uuid.UUID | None = None,
-) -> m.Media:
-    media_id = media_id or uuid.uuid4()
-    return m.Media(
-        id=media_id,
-        owner_id=owner_id,
-        kind=kind,
-        filename=filename,
-        content_type=content_type.split(";")[0].strip().lower(),
-        size=size,
-        status=MediaStatus.AWAITING_UPLOAD,
-        progress=0.0,
-        attempt=0,
-        outputs=[],
-        last_event_seq=0,
-        # Everything of one item lives under media/{id}/, so DELETE is one prefix.
-        source_key=source_key(media_id, filename),
-        output_prefix=f"media/{media_id}/out/",
-    )
-
-
-def source_key(media_id: uuid.UUID, filename: str) -> str:
-    return f"media/{media_id}/source{extension_of(filename)}"
-
-
 def media_prefix(media: m.Media) -> str:
+    """Everything of one item lives under this prefix, so DELETE is one prefix."""
     return f"media/{media.id}/"
-
-
-async def create(
-    db: AsyncSession,
-    storage: Storage,
-    settings: Settings,
-    *,
-    owner_id: uuid.UUID,
-    kind: MediaKind,
-    filename: str,
-    content_type: str,
-    size: int,
-) -> tuple[m.Media, PresignedPost | MultipartUpload, MediaEventRecord | None]:
-    check_type(kind, filename, content_type)
-    if size > settings.max_upload_bytes:
-        raise too_large(size, settings)
-    media = new_media(
-        owner_id=owner_id, kind=kind, filename=filename, content_type=content_type, size=size
-    )
-    expires_at = utcnow() + timedelta(seconds=settings.presign_ttl_seconds)
-    upload: PresignedPost | MultipartUpload
-    if size > settings.multipart_threshold_bytes:
-        part_size = part_size_for(size, settings.multipart_part_bytes)
-        media.upload_id = await storage.create_multipart(
-            media.source_key, content_type=media.content_type
-        )
-        numbers = range(1, math.ceil(size / part_size) + 1)
-        upload = MultipartUpload(
-            upload_id=media.upload_id,
-            part_size=part_size,
-            expires_at=expires_at,
-            parts=await presign_parts(storage, settings, media, numbers),
-        )
-    else:
-        post = await storage.presign_post(
-            media.source_key,
-            content_type=media.content_type,
-            max_size=size,
-            expires=settings.presign_ttl_seconds,
-        )
-        upload = PresignedPost(url=post["url"], fields=post["fields"], expires_at=expires_at)
-    db.add(media)
-    await db.flush()
-    record = await events.record(db, media.id, "status")
-    await db.refresh(media)
-    return media, upload, record
-
-
-async def add_uploaded(db: AsyncSession, media: m.Media) -> MediaEventRecord | None:
-    """Store an item whose source the API itself streamed to storage, and queue it."""
-    db.add(media)
-    await db.flush()
-    return await queue(db, media, attempt=1)
-
-
-async def presign_parts(
-    storage: Storage, settings: Settings, media: m.Media, numbers: range | list[int]
-) -> list[PartUrl]:
-    assert media.upload_id
-    ttl = settings.presign_ttl_seconds
-    return [
-        PartUrl(
-            part_number=n,
-            url=await storage.presign_part(media.source_key, media.upload_id, n, ttl),
-        )
-        for n in numbers
-    ]
-
-
-async def resume_parts(storage: Storage, settings: Settings, media: m.Media) -> ResumeParts:
-    if media.status != MediaStatus.AWAITING_UPLOAD or not media.upload_id:
-        raise Problem(
-            409,
-            f"This item has no multipart upload in progress (it is {media.status}).",
-            code="not_multipart",
-        )
-    stored = await storage.list_parts(media.source_key, media.upload_id)
-    part_size = part_size_for(media.size, settings.multipart_part_bytes)
-    done = {p.part_number for p in stored}
-    missing = [n for n in range(1, math.ceil(media.size / part_size) + 1) if n not in done]
-    return ResumeParts(
-        upload_id=media.upload_id,
-        part_size=part_size,
-        parts=await presign_parts(storage, settings, media, missing),
-        stored_parts=[
-            StoredPartOut(part_number=p.part_number, etag=p.etag, size=p.size) for p in stored
-        ],
-        expires_at=utcnow() + timedelta(seconds=settings.presign_ttl_seconds),
-    )
-
-
-# -- complete ------------------------------------------------------------------------------------
-
-
-async def complete(
-    db: AsyncSession, storage: Storage, media: m.Media, parts: list[CompletedPart] | None
-) -> MediaEventRecord | None:
-    """Check the stored upload and queue the item; None when it was queued already."""
-    if media.status != MediaStatus.AWAITING_UPLOAD:
-        if media.job_id and media.status != MediaStatus.CANCELED:
-            return None  # idempotent: the same job answers again
-        raise Problem(
-            409,
-            f"This item is {media.status}; only an upload in progress can be completed.",
-            code="wrong_state",
-        )
-    if media.upload_id:
-        await assemble_parts(storage, media, parts)
-    stored = await storage.object_size(media.source_key)
-    if stored is None:
-        raise Problem(
-            409,
-            "No uploaded file was found: send the file to the upload URL first, then complete.",
-            code="upload_missing",
-        )
-    if stored != media.size:
-        raise Problem(
-            422,
-            f"The uploaded file has {stored} bytes, but {media.size} were declared.",
-            code="size_mismatch",
-        )
-    return await queue(db, media, attempt=1)
-
-
-async def assemble_parts(
-    storage: Storage, media: m.Media, parts: list[CompletedPart] | None
-) -> None:
-    """Check the named parts against what storage holds, then join them into the source."""
-    assert media.upload_id
-    if not parts:
-        raise Problem(
-            422,
-            "This is a multipart upload: send `parts` with each part's number and ETag.",
-            code="parts_required",
-        )
-    stored = {p.part_number: p for p in await storage.list_parts(media.source_key, media.upload_id)}
-    chosen = sorted({p.part_number: p for p in parts}.values(), key=lambda p: p.part_number)
-    for part in chosen:
-        held = stored.get(part.part_number)
-        if held is None:
-            raise Problem(422, f"Part {part.part_number} was not uploaded.", code="part_missing")
-        if held.etag != part.etag.strip('"'):
-            raise Problem(
-                422,
-                f"Part {part.part_number} has ETag {held.etag}, not {part.etag}.",
-                code="etag_mismatch",
-            )
-    # Checked before assembling: once joined, a short upload could not be resumed any more.
-    total = sum(stored[p.part_number].size for p in chosen)
-    if total != media.size:
-        raise Problem(
-            422,
-            f"The parts hold {total} bytes, but {media.size} were declared; upload the rest "
-            "(POST .../parts lists what is missing).",
-            code="size_mismatch",
-        )
-    try:
-        await storage.complete_multipart(
-            media.source_key, media.upload_id, [(p.part_number, p.etag) for p in chosen]
-        )
-    except ClientError as exc:  # e.g. a part below S3's 5 MiB minimum
-        raise Problem(
-            422,
-            f"Storage refused to join the parts: {exc.response['Error'].get('Message', exc)}",
-            code="bad_parts",
-        ) from exc
-    media.upload_id = None
 
 
 async def queue(db: AsyncSession, media: m.Media, *, attempt: int) -> MediaEventRecord | None:
@@ -335,11 +104,27 @@ async def retry(db: AsyncSession, media: m.Media) -> MediaEventRecord | None:
 
 
 async def abort_job(redis: ArqRedis, job_id: str | None, *, wait: float = 0.1) -> None:
-    """Ask arq to abort the job and wait up to `wait` s; the status fence stops it anyway."""
+    """Ask arq to abort the job, waiting up to `wait` s for it to stop.
+
+    Best effort: the item's status is already committed, and the worker's fenced writes stop
+    an attempt that misses the abort.
+    """
     if not job_id:
         return
-    with contextlib.suppress(TimeoutError):
+    try:
         await Job(job_id, redis).abort(timeout=wait, poll_delay=0.05)
+    except TimeoutError:
+        pass
+    except Exception as exc:
+        log.warning("could not abort job %s: %s", job_id, exc)
+
+
+async def announce(redis: ArqRedis, record: MediaEventRecord | None) -> None:
+    """Publish a committed event; if Redis fails, SSE clients still replay it from Postgres."""
+    try:
+        await events.publish(redis, record)
+    except Exception as exc:
+        log.warning("could not publish an event of %s: %s", record and record.media_id, exc)
 
 
 async def delete(db: AsyncSession, storage: Storage, media: m.Media) -> None:

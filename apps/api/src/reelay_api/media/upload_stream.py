@@ -8,10 +8,12 @@ limit is enforced on the bytes actually received.
 
 from __future__ import annotations
 
+import io
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
@@ -20,7 +22,7 @@ from reelay_core.db.models import MediaKind
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
-from reelay_api.media import service
+from reelay_api.media import uploads
 from reelay_api.media.formats import usual_type
 from reelay_api.problems import Problem
 
@@ -30,14 +32,7 @@ FILE_FIELD = "file"
 # Room for part headers and small fields beside the file before the body counts as too large.
 FORM_OVERHEAD = 1024 * 1024
 UNDECLARED_TYPES = {"", "application/octet-stream"}
-
-
-@dataclass(frozen=True)
-class ReceivedFile:
-    filename: str
-    content_type: str
-    size: int
-    key: str
+MAX_FILENAME = 255  # the column's width, as POST /videos checks it
 
 
 @dataclass(frozen=True)
@@ -96,19 +91,56 @@ class FormEvents:
             )
 
 
-class SourceUpload:
-    """The file's bytes cut into parts of `part_size` and stored as one S3 multipart upload."""
+class PartBody(io.RawIOBase):
+    """A seekable read-only file over a memoryview, so a part is sent without being copied."""
 
-    def __init__(self, storage: Storage, key: str, content_type: str, settings: Settings) -> None:
+    def __init__(self, view: memoryview) -> None:
+        super().__init__()
+        self._view = view
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        n = max(0, min(len(target), len(self._view) - self._pos))
+        target[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+class SourceUpload:
+    """The file's bytes cut into parts of `part_size` and stored as one S3 multipart upload.
+
+    One buffer of one part's size is filled and sent again and again: the upload holds no more
+    than that, whatever the file's size (pages of it a small file never reaches stay unused).
+    """
+
+    def __init__(
+        self, storage: Storage, key: str, filename: str, content_type: str, settings: Settings
+    ) -> None:
         self.storage = storage
         self.key = key
+        self.filename = filename
         self.content_type = content_type
         self.settings = settings
-        self.part_size = service.part_size_for(
+        self.part_size = uploads.part_size_for(
             settings.max_upload_bytes, settings.multipart_part_bytes
         )
         self.upload_id: str | None = None
-        self.buffer = bytearray()
+        self.buffer: bytearray | None = None
+        self.filled = 0
         self.parts: list[tuple[int, str]] = []
         self.size = 0
 
@@ -120,27 +152,33 @@ class SourceUpload:
     async def write(self, data: bytes) -> None:
         self.size += len(data)
         if self.size > self.settings.max_upload_bytes:
-            raise service.too_large(None, self.settings)
-        self.buffer += data
-        if len(self.buffer) >= self.part_size:
-            await self._store_part()
+            raise uploads.too_large(None, self.settings)
+        if self.buffer is None:
+            self.buffer = bytearray(self.part_size)
+        rest = memoryview(data)
+        while rest:
+            taken = rest[: self.part_size - self.filled]
+            self.buffer[self.filled : self.filled + len(taken)] = taken
+            self.filled += len(taken)
+            rest = rest[len(taken) :]
+            if self.filled == self.part_size:
+                await self._store_part()
 
     async def _store_part(self) -> None:
-        assert self.upload_id
-        body, self.buffer = self.buffer, bytearray()
+        assert self.upload_id and self.buffer is not None
         number = len(self.parts) + 1
-        self.parts.append(
-            (number, await self.storage.upload_part(self.key, self.upload_id, number, body))
-        )
+        with memoryview(self.buffer)[: self.filled] as view:
+            etag = await self.storage.upload_part(self.key, self.upload_id, number, PartBody(view))
+        self.parts.append((number, etag))
+        self.filled = 0
 
-    async def finish(self) -> int:
+    async def finish(self) -> None:
         assert self.upload_id
         if self.size == 0:
             raise Problem(422, "The file is empty.", code="empty_file")
-        if self.buffer:
+        if self.filled:
             await self._store_part()
         await self.storage.complete_multipart(self.key, self.upload_id, self.parts)
-        return self.size
 
     async def abort(self) -> None:
         if self.upload_id is None:
@@ -174,57 +212,72 @@ def describe_part(headers: dict[str, str]) -> tuple[str, str | None, str]:
 
 
 async def start_file(
-    headers: dict[str, str],
+    filename: str | None,
+    declared: str,
     *,
     storage: Storage,
     settings: Settings,
     kind: MediaKind,
     media_id: uuid.UUID,
-) -> tuple[SourceUpload, str]:
-    _, filename, declared = describe_part(headers)
-    filename = (filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]  # some clients send paths
+) -> SourceUpload:
+    """Check the file part's name and type (as POST /videos does), then open its upload."""
+    filename = (filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]  # some send paths
     if not filename:
         raise Problem(
             422, f"The `{FILE_FIELD}` field must be a file with a filename.", code="no_file"
+        )
+    if len(filename) > MAX_FILENAME:
+        raise Problem(
+            422, f"The filename is longer than {MAX_FILENAME} characters.", code="bad_filename"
         )
     # curl and some libraries send application/octet-stream for any video: judge by extension.
     content_type = declared
     if declared in UNDECLARED_TYPES:
         content_type = usual_type(kind, filename) or declared
-    service.check_type(kind, filename, content_type)
-    upload = SourceUpload(storage, service.source_key(media_id, filename), content_type, settings)
+    uploads.check_type(kind, filename, content_type)
+    upload = SourceUpload(
+        storage, uploads.source_key(media_id, filename), filename, content_type, settings
+    )
     await upload.start()
-    return upload, filename
+    return upload
 
 
 async def receive_file(
     chunks: AsyncIterator[bytes],
     content_type: str | None,
+    content_length: int | None,
     *,
     storage: Storage,
     settings: Settings,
     kind: MediaKind,
     media_id: uuid.UUID,
-) -> ReceivedFile:
-    """Store the form's `file` field as the source of `media_id`; other fields are ignored."""
+) -> SourceUpload:
+    """Store the form's `file` field as the source of `media_id`; other fields are ignored.
+
+    Returns the finished upload (filename, content type, size, key).
+    """
     form = FormEvents(form_boundary(content_type))
+    most = settings.max_upload_bytes + FORM_OVERHEAD
+    if content_length is not None and content_length > most:
+        raise uploads.too_large(None, settings)  # announced: refuse before storing anything
     upload: SourceUpload | None = None
-    filename = ""
     in_file = False
     received = 0
     try:
         async for chunk in chunks:
             received += len(chunk)
-            if received > settings.max_upload_bytes + FORM_OVERHEAD:
-                raise service.too_large(None, settings)
+            if received > most:
+                raise uploads.too_large(None, settings)
             for event in form.feed(chunk):
                 if isinstance(event, PartStart):
-                    in_file = describe_part(event.headers)[0] == FILE_FIELD
+                    name, filename, declared = describe_part(event.headers)
+                    in_file = name == FILE_FIELD
                     if in_file and upload is not None:
                         raise Problem(422, "Send exactly one file per upload.", code="many_files")
                     if in_file:
-                        upload, filename = await start_file(
-                            event.headers,
+                        upload = await start_file(
+                            filename,
+                            declared,
                             storage=storage,
                             settings=settings,
                             kind=kind,
@@ -238,10 +291,10 @@ async def receive_file(
         form.finish()
         if upload is None:
             raise Problem(422, f"The form has no `{FILE_FIELD}` field.", code="no_file")
-        size = await upload.finish()
+        await upload.finish()
     except BaseException:
         # Nothing of a refused or broken upload may stay in storage.
         if upload is not None:
             await upload.abort()
         raise
-    return ReceivedFile(filename, upload.content_type, size, upload.key)
+    return upload

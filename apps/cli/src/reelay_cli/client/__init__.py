@@ -1,1 +1,1 @@
-"""The HTTP side of the `reelay` command: it talks to any reelay server through its public API only."""
+"""The HTTP side of the `reelay` command: it talks to any reelay server through its public API."""

@@ -38,7 +38,9 @@ def problem_message(response: httpx.Response) -> ApiError:
     except ValueError:
         detail = response.text.strip().splitlines()[0][:200] if response.text.strip() else None
     detail = detail or response.reason_phrase or "request failed"
-    return ApiError(f"{detail} (HTTP {response.status_code})", status=response.status_code, code=code)
+    return ApiError(
+        f"{detail} (HTTP {response.status_code})", status=response.status_code, code=code
+    )
 
 
 def unreachable(server: str, exc: httpx.HTTPError) -> ApiError:
@@ -72,7 +74,9 @@ class ReelayClient:
         self.close()
 
     # -- plumbing ---------------------------------------------------------------------------
-    def request(self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs: Any
+    ) -> httpx.Response:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -80,17 +84,22 @@ class ReelayClient:
         if response.status_code not in expect:
             if response.status_code == 401 and self.http.headers.get("Authorization"):
                 raise ApiError(
-                    f"the server refused the saved token (HTTP 401); run `reelay login` again", status=401
+                    "the server refused the saved token (HTTP 401); run `reelay login` again",
+                    status=401,
                 )
             raise problem_message(response)
         return response
 
-    def json(self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs: Any) -> Any:
+    def json(
+        self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs: Any
+    ) -> Any:
         return self.request(method, path, expect=expect, **kwargs).json()
 
     # -- auth -------------------------------------------------------------------------------
     def register(self, email: str, password: str) -> dict[str, Any]:
-        return self.json("POST", "/auth/register", json={"email": email, "password": password}, expect=(201,))
+        return self.json(
+            "POST", "/auth/register", json={"email": email, "password": password}, expect=(201,)
+        )
 
     def token(self, email: str, password: str) -> dict[str, Any]:
         return self.json("POST", "/auth/token", json={"email": email, "password": password})
@@ -106,7 +115,9 @@ class ReelayClient:
     def resume_parts(self, kind: str, media_id: str) -> dict[str, Any]:
         return self.json("POST", f"/{kind}/{media_id}/parts")
 
-    def complete(self, kind: str, media_id: str, parts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def complete(
+        self, kind: str, media_id: str, parts: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         body = {"parts": parts} if parts is not None else {}
         return self.json("POST", f"/{kind}/{media_id}/complete", json=body, expect=(202,))
 
@@ -123,7 +134,9 @@ class ReelayClient:
                     raise
         raise ApiError(f"no video or image with id {media_id}", status=404)
 
-    def list(self, kind: str, *, status: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def list(
+        self, kind: str, *, status: str | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"limit": min(limit, 100)}
         if status:
             params["status"] = status
@@ -147,7 +160,10 @@ class ReelayClient:
 
     def download_url(self, kind: str, media_id: str, rendition: str) -> str:
         response = self.request(
-            "GET", f"/{kind}/{media_id}/download", params={"rendition": rendition}, expect=(307, 302)
+            "GET",
+            f"/{kind}/{media_id}/download",
+            params={"rendition": rendition},
+            expect=(307, 302),
         )
         return response.headers["location"]
 

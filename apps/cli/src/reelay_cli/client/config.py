@@ -79,7 +79,9 @@ class Config:
 
     def remember(self, server: str, email: str, token: str, expires_in: int) -> None:
         self.server = server
-        self.sessions[server] = Session(token=token, email=email, expires_at=time.time() + expires_in)
+        self.sessions[server] = Session(
+            token=token, email=email, expires_at=time.time() + expires_in
+        )
         self.save()
 
     def forget(self, server: str) -> None:

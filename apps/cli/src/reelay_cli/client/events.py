@@ -34,8 +34,12 @@ class ProgressEvent:
 
 
 def follow(
-    client: ReelayClient, kind: str, media_id: str, on_event: Callable[[ProgressEvent], None],
-    *, sleep: Callable[[float], None] = time.sleep,
+    client: ReelayClient,
+    kind: str,
+    media_id: str,
+    on_event: Callable[[ProgressEvent], None],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ProgressEvent:
     """Call `on_event` for every event in order; return the terminal one."""
     last_id: str | None = None

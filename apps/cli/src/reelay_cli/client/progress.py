@@ -25,9 +25,26 @@ stderr = Console(stderr=True, highlight=False)
 
 def byte_bars() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=stderr,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
     )
+
+
+class ByteBar:
+    """An `advance(n)` callback whose bar appears with the first byte: a refused file shows none."""
+
+    def __init__(self, bars: Progress, name: str, total: int | None) -> None:
+        self.bars, self.name, self.total = bars, name, total
+        self.task: TaskID | None = None
+
+    def __call__(self, n: int) -> None:
+        if self.task is None:
+            self.task = self.bars.add_task(self.name, total=self.total)
+        self.bars.advance(self.task, n)
 
 
 class EtaColumn(ProgressColumn):
@@ -43,8 +60,12 @@ class EtaColumn(ProgressColumn):
 
 def transcode_bars() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), TextColumn("{task.fields[stage]}", style="cyan"),
-        BarColumn(), TextColumn("{task.percentage:>5.1f}%"), EtaColumn(), console=stderr,
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[stage]}", style="cyan"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        EtaColumn(),
+        console=stderr,
     )
 
 
@@ -64,8 +85,10 @@ class TranscodeView:
             self.status = status
             self.bars.console.print(f"{self.name}: {describe_status(data)}")
         self.bars.update(
-            self.task, completed=float(data.get("progress") or 0.0),
-            stage=data.get("stage") or status or "", eta=data.get("eta_seconds"),
+            self.task,
+            completed=float(data.get("progress") or 0.0),
+            stage=data.get("stage") or status or "",
+            eta=data.get("eta_seconds"),
         )
 
 

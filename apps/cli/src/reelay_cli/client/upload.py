@@ -117,8 +117,15 @@ class ProgressReader:
 
 def storage_error(response: httpx.Response) -> ApiError:
     message = re.search(r"<Message>(.*?)</Message>", response.text or "", re.S)
-    reason = message.group(1).strip() if message else (response.text.strip()[:200] or response.reason_phrase)
-    return ApiError(f"storage refused the upload: {reason} (HTTP {response.status_code})", status=response.status_code)
+    reason = (
+        message.group(1).strip()
+        if message
+        else (response.text.strip()[:200] or response.reason_phrase)
+    )
+    return ApiError(
+        f"storage refused the upload: {reason} (HTTP {response.status_code})",
+        status=response.status_code,
+    )
 
 
 def upload(client: ReelayClient, path: Path, advance: Advance) -> dict[str, Any]:
@@ -135,15 +142,21 @@ def upload(client: ReelayClient, path: Path, advance: Advance) -> dict[str, Any]
     if plan["method"] == "multipart":
         stat = path.stat()
         state = ResumeState(
-            server=client.server, path=str(path.resolve()), size=size, mtime_ns=stat.st_mtime_ns,
-            kind=kind, media_id=media["id"], part_size=plan["part_size"],
+            server=client.server,
+            path=str(path.resolve()),
+            size=size,
+            mtime_ns=stat.st_mtime_ns,
+            kind=kind,
+            media_id=media["id"],
+            part_size=plan["part_size"],
         )
         state.save()
         return send_parts(client, state, path, plan["parts"], advance)
     with storage_client() as storage, path.open("rb") as file:
         try:
             answer = storage.post(
-                plan["url"], data=plan["fields"],
+                plan["url"],
+                data=plan["fields"],
                 files={"file": (path.name, ProgressReader(file, advance), content_type)},
             )
         except httpx.HTTPError as exc:
@@ -153,7 +166,9 @@ def upload(client: ReelayClient, path: Path, advance: Advance) -> dict[str, Any]
     return client.complete(kind, media["id"])
 
 
-def resume(client: ReelayClient, state: ResumeState, path: Path, advance: Advance) -> dict[str, Any] | None:
+def resume(
+    client: ReelayClient, state: ResumeState, path: Path, advance: Advance
+) -> dict[str, Any] | None:
     """Finish an interrupted multipart upload; None when there is nothing to resume."""
     try:
         plan = client.resume_parts(state.kind, state.media_id)
@@ -176,7 +191,11 @@ def resume(client: ReelayClient, state: ResumeState, path: Path, advance: Advanc
 
 
 def send_parts(
-    client: ReelayClient, state: ResumeState, path: Path, parts: list[dict[str, Any]], advance: Advance
+    client: ReelayClient,
+    state: ResumeState,
+    path: Path,
+    parts: list[dict[str, Any]],
+    advance: Advance,
 ) -> dict[str, Any]:
     with storage_client() as storage, path.open("rb") as file:
         for part in parts:
@@ -184,13 +203,20 @@ def send_parts(
             state.etags[str(number)] = put_part(storage, file, part["url"], state, number, advance)
             state.save()  # from here on, a new run skips this part
     done = sorted((int(n), etag) for n, etag in state.etags.items())
-    media = client.complete(state.kind, state.media_id, [{"part_number": n, "etag": e} for n, e in done])
+    media = client.complete(
+        state.kind, state.media_id, [{"part_number": n, "etag": e} for n, e in done]
+    )
     state.remove()
     return media
 
 
 def put_part(
-    storage: httpx.Client, file: BinaryIO, url: str, state: ResumeState, number: int, advance: Advance
+    storage: httpx.Client,
+    file: BinaryIO,
+    url: str,
+    state: ResumeState,
+    number: int,
+    advance: Advance,
 ) -> str:
     offset = (number - 1) * state.part_size
     length = max(0, min(state.part_size, state.size - offset))

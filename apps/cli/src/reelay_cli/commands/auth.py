@@ -10,7 +10,9 @@ from reelay_cli.client.api import ReelayClient
 from reelay_cli.client.config import Config
 from reelay_cli.commands.common import ServerOption, reports_errors
 
-EmailOption = Annotated[str, typer.Option(prompt=True, envvar="REELAY_EMAIL", help="Account email.")]
+EmailOption = Annotated[
+    str, typer.Option(prompt=True, envvar="REELAY_EMAIL", help="Account email.")
+]
 
 
 def log_in(config: Config, server: str, email: str, password: str) -> None:
@@ -25,7 +27,10 @@ def login(
     server: ServerOption = None,
     email: EmailOption = ...,  # type: ignore[assignment]
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, envvar="REELAY_PASSWORD", help="Account password.")
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, envvar="REELAY_PASSWORD", help="Account password."
+        ),
     ] = ...,  # type: ignore[assignment]
 ) -> None:
     """Log in and save the token for later commands."""
@@ -40,7 +45,10 @@ def register(
     password: Annotated[
         str,
         typer.Option(
-            prompt=True, hide_input=True, confirmation_prompt=True, envvar="REELAY_PASSWORD",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="REELAY_PASSWORD",
             help="At least 8 characters.",
         ),
     ] = ...,  # type: ignore[assignment]

@@ -17,9 +17,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ServerOption = Annotated[
     str | None,
-    typer.Option("--server", help="API base URL (default: $REELAY_SERVER, else the last login's server, else http://127.0.0.1:8000)."),
+    typer.Option(
+        "--server",
+        help="API base URL (default: $REELAY_SERVER, else the last login's server, else http://127.0.0.1:8000).",
+    ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the media object(s) as JSON on stdout.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the media object(s) as JSON on stdout.")
+]
 
 
 class Failed(Exception):

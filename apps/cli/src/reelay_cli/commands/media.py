@@ -9,8 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from reelay_cli.client.api import KINDS, ApiError, storage_client
-from reelay_cli.client.progress import byte_bars, error_text, stderr
-from reelay_cli.commands.common import JsonOption, ServerOption, client, print_json, reports_errors
+from reelay_cli.client.progress import ByteBar, byte_bars, error_text, stderr
+from reelay_cli.commands.common import (
+    JsonOption,
+    ServerOption,
+    client,
+    fail,
+    print_json,
+    reports_errors,
+)
 from reelay_cli.commands.processing import show
 
 IdArgument = Annotated[str, typer.Argument(metavar="ID")]
@@ -38,7 +45,9 @@ def ls(
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        typer.echo("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]))
+        typer.echo(
+            "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
+        )
 
 
 @reports_errors
@@ -49,13 +58,16 @@ def get(media_id: IdArgument, as_json: JsonOption = False, server: ServerOption 
     if as_json:
         print_json(media)
         return
-    lines = [f"{k}: {media[k]}" for k in ("id", "kind", "filename", "size", "status", "progress", "stage")]
+    keys = ("id", "kind", "filename", "size", "status", "progress", "stage", "eta_seconds")
+    lines = [f"{k}: {'-' if media[k] is None else media[k]}" for k in keys]
     if media.get("error"):
         lines.append(f"error: {error_text(media['error'])}")
     if media.get("source"):
         lines.append("source: " + ", ".join(f"{k}={v}" for k, v in media["source"].items()))
-    for output in media.get("outputs") or []:
-        lines.append(f"output: {output['name']} ({output.get('kind')}, {output.get('width')}x{output.get('height')})")
+    for out in media.get("outputs") or []:
+        lines.append(
+            f"output: {out['name']} ({out.get('kind')}, {out.get('width')}x{out.get('height')})"
+        )
     typer.echo("\n".join(lines))
 
 
@@ -70,25 +82,41 @@ def default_rendition(media: dict[str, Any]) -> str:
     return "source"
 
 
-def target_path(output: Path | None, media: dict[str, Any], rendition: str, disposition: str | None) -> Path:
-    name = None
+def file_name(media: dict[str, Any], rendition: str, disposition: str | None) -> str:
+    """The name storage suggests, unless a rendition would take the uploaded file's own name."""
+    original = Path(media["filename"]).name
     if disposition and (found := re.search(r'filename="?([^";]+)"?', disposition)):
-        name = Path(found.group(1)).name
-    if not name:
-        stem, suffix = Path(media["filename"]).stem, Path(media["filename"]).suffix
-        name = media["filename"] if rendition == "source" else f"{stem}-{rendition}{suffix}"
-    if output is None:
-        return Path(name)
-    return output / name if output.is_dir() else output
+        suggested = Path(found.group(1)).name
+        if suggested and (rendition == "source" or suggested != original):
+            return suggested
+    if rendition == "source":
+        return original
+    stem, suffix = Path(original).stem, Path(original).suffix
+    return f"{stem}-{rendition}{suffix}"
+
+
+def target_path(output: Path | None, name: str) -> Path:
+    """-o FILE is written as asked; otherwise an existing file is never replaced."""
+    if output is not None and not output.is_dir():
+        return output
+    path = (output or Path()) / name
+    if path.exists():
+        fail(f"{path} already exists; choose where to write with -o")
+    return path
 
 
 @reports_errors
 def download(
     media_id: IdArgument,
     rendition: Annotated[
-        str | None, typer.Option(help="source, mp4, or an output name (default: the MP4 of a video, the largest WebP of an image).")
+        str | None,
+        typer.Option(
+            help="source, mp4 or an output name (default: a video's MP4, an image's largest WebP)."
+        ),
     ] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="File or directory to write to.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File or directory to write to.")
+    ] = None,
     server: ServerOption = None,
 ) -> None:
     """Download a rendition (or the source) of an item; prints the path written."""
@@ -100,14 +128,15 @@ def download(
         if answer.status_code != 200:
             answer.read()
             raise ApiError(f"storage refused the download (HTTP {answer.status_code})")
-        path = target_path(output, media, chosen, answer.headers.get("content-disposition"))
+        name = file_name(media, chosen, answer.headers.get("content-disposition"))
+        path = target_path(output, name)
         partial = path.with_name(path.name + ".part")
         total = int(answer.headers.get("content-length") or 0) or None
         with byte_bars() as bars, partial.open("wb") as file:
-            task = bars.add_task(path.name, total=total)
+            advance = ByteBar(bars, path.name, total)
             for chunk in answer.iter_bytes(256 * 1024):
                 file.write(chunk)
-                bars.advance(task, len(chunk))
+                advance(len(chunk))
         partial.replace(path)
     typer.echo(str(path))
 

@@ -10,8 +10,15 @@ import typer
 from reelay_cli.client import upload as uploads
 from reelay_cli.client.api import ReelayClient
 from reelay_cli.client.events import follow
-from reelay_cli.client.progress import TranscodeView, byte_bars, error_text, transcode_bars
-from reelay_cli.commands.common import JsonOption, ServerOption, client, fail, print_json, reports_errors
+from reelay_cli.client.progress import ByteBar, TranscodeView, byte_bars, error_text, transcode_bars
+from reelay_cli.commands.common import (
+    JsonOption,
+    ServerOption,
+    client,
+    fail,
+    print_json,
+    reports_errors,
+)
 
 
 def collection(media: dict[str, Any]) -> str:
@@ -50,7 +57,8 @@ def wait_for(api: ReelayClient, items: list[dict[str, Any]], as_json: bool) -> N
 @reports_errors
 def upload(
     files: Annotated[
-        list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="Videos and images.")
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="Videos and images."),
     ],
     wait: Annotated[bool, typer.Option("--wait", help="Follow processing until it ends.")] = False,
     as_json: JsonOption = False,
@@ -64,8 +72,9 @@ def upload(
         queued = []
         with byte_bars() as bars:
             for path in files:
-                task = bars.add_task(path.name, total=path.stat().st_size)
-                queued.append(uploads.upload(api, path, lambda n, task=task: bars.advance(task, n)))
+                queued.append(
+                    uploads.upload(api, path, ByteBar(bars, path.name, path.stat().st_size))
+                )
         if wait:
             wait_for(api, queued, as_json)
             return

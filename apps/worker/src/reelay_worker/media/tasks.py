@@ -17,18 +17,28 @@ from reelay_core import events, jobs
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
 from reelay_core.media.errors import MediaRejected
-from sqlalchemy import select
+from reelay_core.storage import StorageError
+from sqlalchemy import func, select
 
 from reelay_worker.media.attempt import Attempt, Fenced
-from reelay_worker.pipeline.errors import FFmpegError, FFmpegKilled, FFmpegStalled
+from reelay_worker.pipeline.errors import (
+    FFmpegError,
+    FFmpegKilled,
+    FFmpegOutputMissing,
+    FFmpegStalled,
+)
 from reelay_worker.pipeline.image import process_image
 from reelay_worker.pipeline.video import process_video
 from reelay_worker.resources import WorkerResources
 
 log = logging.getLogger(__name__)
 
-# Worth another attempt: the same input may well succeed next time.
-TRANSIENT = (FFmpegKilled, FFmpegStalled, BotoCoreError, ClientError, OSError, ConnectionError, TimeoutError)
+# Worth another attempt: the same input may well succeed next time. FFmpegOutputMissing is a
+# failed segment write (a full disk), not a bad input.
+TRANSIENT = (
+    FFmpegKilled, FFmpegStalled, FFmpegOutputMissing, StorageError, BotoCoreError, ClientError,
+    OSError, ConnectionError, TimeoutError,
+)  # fmt: skip
 # A queued item whose job vanished from Redis (e.g. Redis lost its data) is re-enqueued after this.
 QUEUED_GRACE = timedelta(seconds=60)
 
@@ -44,33 +54,65 @@ async def transcode(ctx: dict[str, Any], media_id: str, attempt_number: int) -> 
     if media is None:
         return "not ours: canceled, deleted or superseded"
     lease = asyncio.create_task(attempt.keep_lease(asyncio.current_task()))  # type: ignore[arg-type]
+    # In the worker's TMPDIR; tests look for this prefix.
     workdir = Path(tempfile.mkdtemp(prefix=f"reelay-{media_id}-"))
     try:
         pipeline = process_video if media.kind == MediaKind.VIDEO else process_image
         outputs = await pipeline(attempt, media, workdir)
-        return "completed" if await attempt.complete(outputs) else "superseded"
+        if await attempt.complete(outputs):
+            return "completed"
+        await forget_if_deleted(res, media)
+        return "stopped: no longer ours"
     except MediaRejected as exc:
+        log.info("media %s rejected: %s (%s)", media_id, exc, exc.detail)
         await attempt.fail(exc.code, exc.message)
         return f"failed: {exc.code}"
     except Fenced:
+        await forget_if_deleted(res, media)
         return "stopped: no longer ours"
     except TRANSIENT as exc:
+        log.warning("media %s attempt %s: %s", media_id, attempt_number, describe(exc))
         await attempt.retry_later(describe(exc))
         return f"retrying: {describe(exc)}"
     except FFmpegError as exc:  # FFmpeg itself refused the input: another try would too
+        log.warning("media %s: %s; stderr: %s", media_id, exc, exc.stderr_tail[-10:])
         await attempt.fail("transcode_failed", f"FFmpeg could not convert this file: {exc}")
         return "failed: transcode_failed"
+    except asyncio.CancelledError:
+        lease.cancel()
+        if attempt.lost:  # our own lease keeper stopped us: a normal end, not arq's business
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            await forget_if_deleted(res, media)
+            return "stopped: no longer ours"
+        # Aborted by the API (cancel/delete: the writes below are fenced off), or the worker is
+        # shutting down or the job timed out: then hand the item back now, not after the lease.
+        await attempt.hand_back()
+        await forget_if_deleted(res, media)
+        raise
     finally:
         lease.cancel()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+async def forget_if_deleted(res: WorkerResources, media: m.Media) -> None:
+    """The item was deleted while we worked: remove anything we uploaded after the API's cleanup."""
+    try:
+        async with res.sessions() as db:
+            if await db.get(m.Media, media.id) is None:
+                await res.storage.delete_prefix(f"media/{media.id}/")
+    except Exception as exc:
+        log.warning("cleanup after deleted media %s failed: %s", media.id, exc)
+
+
 async def sweep_leases(ctx: dict[str, Any]) -> dict[str, int]:
-    """Requeue items whose worker died (lease expired), re-enqueue queued items whose job is gone."""
+    """Requeue items whose worker died (lease expired); re-enqueue queued items whose job is gone.
+
+    Leases are set and compared in the database's clock, so workers' clocks may disagree.
+    """
     res: WorkerResources = ctx["res"]
-    now = datetime.now(UTC)
     requeued = reenqueued = 0
     async with res.sessions() as db:
+        now = await db.scalar(select(func.now()))
         expired = (
             await db.scalars(
                 select(m.Media)
@@ -82,18 +124,41 @@ async def sweep_leases(ctx: dict[str, Any]) -> dict[str, int]:
         for media in expired:
             fence = {"attempt": media.attempt, "status": MediaStatus.PROCESSING}
             if media.attempt >= res.settings.max_attempts:
-                records.append(await events.record(
-                    db, media.id, "failed", expect=fence, status=MediaStatus.FAILED, stage=None,
-                    eta_seconds=None, lease_expires_at=None, error_code="worker_lost",
-                    error_message=f"The worker processing this item stopped responding {media.attempt} times.",
-                ))
+                records.append(
+                    await events.record(
+                        db,
+                        media.id,
+                        "failed",
+                        expect=fence,
+                        status=MediaStatus.FAILED,
+                        stage=None,
+                        eta_seconds=None,
+                        lease_expires_at=None,
+                        error_code="worker_lost",
+                        error_message=(
+                            f"The worker processing this item stopped responding "
+                            f"{media.attempt} times."
+                        ),
+                    )
+                )
                 continue
             nxt = media.attempt + 1
-            records.append(await events.record(
-                db, media.id, "status", expect=fence, status=MediaStatus.QUEUED, attempt=nxt,
-                job_id=jobs.transcode_job_id(media.id, nxt), queued_at=now, progress=0.0, stage=None,
-                eta_seconds=None, lease_expires_at=None,
-            ))
+            records.append(
+                await events.record(
+                    db,
+                    media.id,
+                    "status",
+                    expect=fence,
+                    status=MediaStatus.QUEUED,
+                    attempt=nxt,
+                    job_id=jobs.transcode_job_id(media.id, nxt),
+                    queued_at=now,
+                    progress=0.0,
+                    stage=None,
+                    eta_seconds=None,
+                    lease_expires_at=None,
+                )
+            )
             requeued += 1
         await db.commit()
     for record in records:
@@ -104,7 +169,9 @@ async def sweep_leases(ctx: dict[str, Any]) -> dict[str, int]:
     async with res.sessions() as db:
         queued = (
             await db.scalars(
-                select(m.Media).where(m.Media.status == MediaStatus.QUEUED, m.Media.queued_at < now - QUEUED_GRACE)
+                select(m.Media).where(
+                    m.Media.status == MediaStatus.QUEUED, m.Media.queued_at < now - QUEUED_GRACE
+                )
             )
         ).all()
     for media in queued:
@@ -113,7 +180,11 @@ async def sweep_leases(ctx: dict[str, Any]) -> dict[str, int]:
             await jobs.enqueue_transcode(res.redis, media.id, media.attempt)
             reenqueued += 1
     if requeued or reenqueued:
-        log.info("sweep: requeued %d items of dead workers, re-enqueued %d lost jobs", requeued, reenqueued)
+        log.info(
+            "sweep: requeued %d items of dead workers, re-enqueued %d lost jobs",
+            requeued,
+            reenqueued,
+        )
     return {"requeued": requeued, "reenqueued": reenqueued}
 
 
@@ -124,7 +195,9 @@ async def abort_stale_uploads(ctx: dict[str, Any]) -> int:
     async with res.sessions() as db:
         stale = (
             await db.scalars(
-                select(m.Media).where(m.Media.status == MediaStatus.AWAITING_UPLOAD, m.Media.created_at < cutoff)
+                select(m.Media).where(
+                    m.Media.status == MediaStatus.AWAITING_UPLOAD, m.Media.created_at < cutoff
+                )
             )
         ).all()
     for media in stale:
@@ -133,9 +206,16 @@ async def abort_stale_uploads(ctx: dict[str, Any]) -> int:
         await res.storage.delete_prefix(f"media/{media.id}/")
         async with res.sessions() as db:
             record = await events.record(
-                db, media.id, "canceled", expect={"status": MediaStatus.AWAITING_UPLOAD},
-                status=MediaStatus.CANCELED, upload_id=None, error_code="upload_expired",
-                error_message=f"The upload was not completed within {res.settings.stale_upload_hours} h.",
+                db,
+                media.id,
+                "canceled",
+                expect={"status": MediaStatus.AWAITING_UPLOAD},
+                status=MediaStatus.CANCELED,
+                upload_id=None,
+                error_code="upload_expired",
+                error_message=(
+                    f"The upload was not completed within {res.settings.stale_upload_hours} h."
+                ),
             )
             await db.commit()
         await events.publish(res.redis, record)

@@ -14,7 +14,7 @@ from typing import Any
 
 from reelay_core.media.command import OutputLayout
 from reelay_core.media.errors import MediaRejected
-from reelay_core.media.probe import ffprobe_args
+from reelay_core.media.probe import FORMAT_WHITELIST, explain_unreadable, ffprobe_args
 from reelay_core.media.progress import ProgressParser, ProgressSample
 
 from reelay_worker.pipeline.errors import (
@@ -82,9 +82,13 @@ async def run_ffprobe(
     timeout: float = 30.0,  # noqa: ASYNC109 - the probe's own limit; it also kills ffprobe
     *,
     nice: int = 10,
+    formats: str | None = FORMAT_WHITELIST,
 ) -> dict[str, Any]:
-    """ffprobe's JSON for a local file; MediaRejected if ffprobe cannot read it."""
-    proc = await _spawn(ffprobe_args(ffprobe, path), nice)
+    """ffprobe's JSON for a local file; MediaRejected if ffprobe cannot read it.
+
+    Only the containers in `formats` are opened (uploads); None lifts that, for our own outputs.
+    """
+    proc = await _spawn(ffprobe_args(ffprobe, path, formats=formats), nice)
     try:
         async with asyncio.timeout(timeout):
             stdout, stderr = await proc.communicate()
@@ -99,11 +103,7 @@ async def run_ffprobe(
     if proc.returncode is not None and proc.returncode < 0:
         raise FFmpegKilled(-proc.returncode, lines)
     if proc.returncode != 0:
-        raise MediaRejected(
-            "invalid_media",
-            "The file could not be read as a video.",
-            detail=lines[-1] if lines else None,
-        )
+        raise explain_unreadable(_head(path.removeprefix("file:")), "\n".join(lines[-3:]))
     try:
         data = json.loads(stdout)
     except ValueError:
@@ -230,6 +230,14 @@ async def _keep_tail(stream: asyncio.StreamReader | None, tail: deque[str]) -> N
         tail.extend(text for raw in lines if (text := raw.decode(errors="replace").strip()))
     if text := pending.decode(errors="replace").strip():
         tail.append(text)
+
+
+def _head(path: str, size: int = 4096) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
 
 
 def _non_empty(path: Path) -> bool:

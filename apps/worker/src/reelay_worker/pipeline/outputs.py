@@ -21,7 +21,11 @@ CONCURRENCY = 8
 
 
 def content_type(path: Path) -> str:
-    return CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return (
+        CONTENT_TYPES.get(path.suffix)
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
 
 
 async def upload_tree(
@@ -29,8 +33,13 @@ async def upload_tree(
     files: dict[Path, str],
     on_progress: Callable[[float], Awaitable[None]],
 ) -> None:
-    """Upload `files` (local path -> key); `on_progress` gets the fraction of bytes done."""
-    total = sum(p.stat().st_size for p in files) or 1
+    """Upload `files` (local path -> key); `on_progress` gets the fraction of bytes done.
+
+    The first failure (a storage error, or Fenced from `on_progress`) stops the other uploads
+    and is raised as itself, not wrapped in an ExceptionGroup, so callers can tell them apart.
+    """
+    sizes = {path: path.stat().st_size for path in files}
+    total = sum(sizes.values()) or 1
     done = 0
     gate = asyncio.Semaphore(CONCURRENCY)
 
@@ -38,9 +47,12 @@ async def upload_tree(
         nonlocal done
         async with gate:
             await storage.upload_file(path, key, content_type=content_type(path))
-        done += path.stat().st_size
+        done += sizes[path]
         await on_progress(done / total)
 
-    async with asyncio.TaskGroup() as group:
-        for path, key in files.items():
-            group.create_task(one(path, key))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for path, key in files.items():
+                group.create_task(one(path, key))
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None

@@ -27,7 +27,9 @@ async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list
     source = workdir / f"source{Path(media.source_key).suffix}"
     await res.storage.download_file(media.source_key, source)
 
-    info = parse_probe(await run_ffprobe(res.ffprobe, str(source)), max_duration=settings.max_duration_seconds)
+    info = parse_probe(
+        await run_ffprobe(res.ffprobe, str(source)), max_duration=settings.max_duration_seconds
+    )
     await attempt.save_source(info.as_dict())
     ladder = choose_ladder(info.width, info.height, tuple(settings.ladder_heights))
     layout = output_layout(ladder)
@@ -39,21 +41,35 @@ async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list
 
     async def on_progress(sample: ProgressSample) -> None:
         done = percent(sample.out_time_s, info.duration)
-        await attempt.report("transcode", done / 100, eta=eta_seconds(sample.out_time_s, info.duration, sample.speed))
+        await attempt.report(
+            "transcode", done / 100, eta=eta_seconds(sample.out_time_s, info.duration, sample.speed)
+        )
 
     args = build_transcode_args(
-        res.ffmpeg, str(source), str(out), ladder,
-        has_audio=info.has_audio, frame_rate=info.frame_rate, poster_at=poster_time(info.duration),
-        preset=settings.ffmpeg_preset, segment_seconds=settings.hls_segment_seconds,
+        res.ffmpeg,
+        str(source),
+        str(out),
+        ladder,
+        has_audio=info.has_audio,
+        frame_rate=info.frame_rate,
+        poster_at=poster_time(info.duration),
+        preset=settings.ffmpeg_preset,
+        segment_seconds=settings.hls_segment_seconds,
         limit_seconds=info.duration + 1,
     )
     await run_ffmpeg(args, on_progress=on_progress, stall_timeout=settings.stall_timeout)
-    check_outputs(out, layout)
 
     await attempt.report("package", 0.0)
-    (out / layout.master).write_text(build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate))
+    check_outputs(out, layout)
+    (out / layout.master).write_text(
+        build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
+    )
     prefix = media.output_prefix
-    keys = {path: f"{prefix}hls/{path.relative_to(out)}" for d in layout.directories for path in (out / d).iterdir()}
+    keys = {
+        path: f"{prefix}hls/{path.relative_to(out)}"
+        for d in layout.directories
+        for path in (out / d).iterdir()
+    }
     keys[out / layout.master] = f"{prefix}hls/{layout.master}"
     keys[out / layout.mp4] = f"{prefix}{layout.mp4}"
     keys[out / layout.poster] = f"{prefix}{layout.poster}"
@@ -61,23 +77,44 @@ async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list
     outputs: list[dict[str, Any]] = []
     for rung in ladder:
         size = sum(p.stat().st_size for p in (out / rung.name).iterdir())
-        outputs.append({
-            "name": rung.name, "kind": "hls_variant", "width": rung.width, "height": rung.height,
-            "bitrate": rung.video_bitrate + (rung.audio_bitrate if info.has_audio else 0), "size": size,
-            "key": f"{prefix}hls/{layout.playlists[rung.name]}",
-        })
+        outputs.append(
+            {
+                "name": rung.name,
+                "kind": "hls_variant",
+                "width": rung.width,
+                "height": rung.height,
+                "bitrate": rung.video_bitrate + (rung.audio_bitrate if info.has_audio else 0),
+                "size": size,
+                "key": f"{prefix}hls/{layout.playlists[rung.name]}",
+            }
+        )
     top = ladder[0]
     stem = Path(media.filename).stem or "video"
-    outputs.append({
-        "name": "mp4", "kind": "mp4", "width": top.width, "height": top.height,
-        "bitrate": top.video_bitrate + (top.audio_bitrate if info.has_audio else 0),
-        "size": (out / layout.mp4).stat().st_size, "key": keys[out / layout.mp4], "filename": f"{stem}.mp4",
-    })
+    outputs.append(
+        {
+            "name": "mp4",
+            "kind": "mp4",
+            "width": top.width,
+            "height": top.height,
+            "bitrate": top.video_bitrate + (top.audio_bitrate if info.has_audio else 0),
+            "size": (out / layout.mp4).stat().st_size,
+            "key": keys[out / layout.mp4],
+            "filename": f"{stem}.mp4",
+        }
+    )
     poster_width, poster_height = poster_size(top)
-    outputs.append({
-        "name": "poster", "kind": "poster", "width": poster_width, "height": poster_height, "bitrate": None,
-        "size": (out / layout.poster).stat().st_size, "key": keys[out / layout.poster], "filename": f"{stem}.jpg",
-    })
+    outputs.append(
+        {
+            "name": "poster",
+            "kind": "poster",
+            "width": poster_width,
+            "height": poster_height,
+            "bitrate": None,
+            "size": (out / layout.poster).stat().st_size,
+            "key": keys[out / layout.poster],
+            "filename": f"{stem}.jpg",
+        }
+    )
 
     # A crashed earlier attempt may have uploaded part of a set: start from an empty prefix.
     await res.storage.delete_prefix(prefix)

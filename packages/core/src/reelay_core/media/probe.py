@@ -32,19 +32,50 @@ MAX_PIXELS = 7680 * 4320  # 8K UHD
 MAX_SIDE = 8192
 
 
-def ffprobe_args(ffprobe: str, path: str) -> list[str]:
-    """The ffprobe command for a local file.
+def ffprobe_args(ffprobe: str, path: str, *, formats: str | None = FORMAT_WHITELIST) -> list[str]:
+    """The ffprobe command for a local file (`formats=None` only for files we made ourselves).
 
-    No `-format_whitelist` here on purpose: with it, ffprobe answers "Invalid data" for an
-    HLS playlist or an image alike, and we could not tell the uploader why the file was refused.
-    `-protocol_whitelist file` keeps every demuxer on local files; the transcode itself runs with
-    the format whitelist.
+    `-format_whitelist` makes FFmpeg stop right after recognising a container outside the
+    allow-list, before that demuxer reads anything: an HLS playlist or concat list is refused
+    without any file it names being opened (`-protocol_whitelist file` alone still lets them
+    read local files). `explain_unreadable` then tells the uploader why from the first bytes.
     """
     return [
         ffprobe, "-v", "error", "-protocol_whitelist", "file",
+        *(["-format_whitelist", formats] if formats else []),
         "-print_format", "json", "-show_format", "-show_streams",
         "-i", local_url(path),
     ]  # fmt: skip
+
+
+# What ffprobe says when `-format_whitelist` refused the container it recognised.
+_NOT_ON_WHITELIST = "not on whitelist"
+# First bytes of text formats that name other files or URLs.
+_REFERENCE_MAGIC = (b"#EXTM3U", b"#EXT-X-", b"ffconcat version", b"<MPD", b"v=0\n", b"v=0\r")
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+_PLAYLIST_MESSAGE = (
+    "Playlists and files that point to other files or network sources are not "
+    "accepted; upload the video file itself."
+)
+_IMAGE_MESSAGE = "This is an image, not a video; upload it as an image."
+
+
+def explain_unreadable(head: bytes, stderr: str) -> MediaRejected:
+    """Why ffprobe could not open a file, from its first bytes (`head`) and ffprobe's errors."""
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(_REFERENCE_MAGIC) or (text.startswith(b"<?xml") and b"<MPD" in text):
+        return MediaRejected("unsupported_format", _PLAYLIST_MESSAGE, detail=stderr or None)
+    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return MediaRejected("unsupported_format", _IMAGE_MESSAGE, detail=stderr or None)
+    if _NOT_ON_WHITELIST in stderr:
+        return MediaRejected(
+            "unsupported_format",
+            f"This file type is not supported; upload {_SUPPORTED_WORDS}.",
+            detail=stderr,
+        )
+    return MediaRejected(
+        "invalid_media", "The file could not be read as a video.", detail=stderr or None
+    )
 
 
 def local_url(path: str) -> str:
@@ -148,14 +179,10 @@ def _check_format(format_name: str) -> None:
     names = set(format_name.split(","))
     if names & _REFERENCING_FORMATS:
         if "image2" in names:
-            raise MediaRejected("unsupported_format", "This is an image, not a video.")
-        raise MediaRejected(
-            "unsupported_format",
-            "Playlists and files that point to other files or network sources are not "
-            "accepted; upload the video file itself.",
-        )
+            raise MediaRejected("unsupported_format", _IMAGE_MESSAGE)
+        raise MediaRejected("unsupported_format", _PLAYLIST_MESSAGE)
     if any(n.endswith("_pipe") for n in names):  # png_pipe, jpeg_pipe, webp_pipe, ...
-        raise MediaRejected("unsupported_format", "This is an image, not a video.")
+        raise MediaRejected("unsupported_format", _IMAGE_MESSAGE)
     raise MediaRejected(
         "unsupported_format",
         f"This file type ({format_name}) is not supported; upload {_SUPPORTED_WORDS}.",

@@ -1,0 +1,286 @@
+"""The worker against the real stack: sources, a view of storage and the database, and
+dedicated worker processes for tests that need other settings (a fake FFmpeg, a TMPDIR).
+
+Sources are tiny (10 fps, a few seconds) so the whole folder runs in a few minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from reelay_cli.stack.children import ChildProcess
+from reelay_core.settings import Settings
+from reelay_core.storage import Storage
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tests.support.client import Account
+from tests.support.media import FFMPEG, MediaFactory
+from tests.support.processes import AppProcesses
+
+FPS = 10
+TERMINAL = {"completed", "failed", "canceled"}
+
+
+# -- sources ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def clip_1080(media_factory: MediaFactory) -> Path:
+    return media_factory.video(width=1920, height=1080, seconds=2, fps=FPS)
+
+
+@pytest.fixture(scope="session")
+def clip_1080_long(media_factory: MediaFactory) -> Path:
+    """Long enough (about 15 s of encoding on 2 cores) to be caught mid-transcode."""
+    return media_factory.video(width=1920, height=1080, seconds=8, fps=FPS)
+
+
+@pytest.fixture(scope="session")
+def clip_720(media_factory: MediaFactory) -> Path:
+    return media_factory.video(width=1280, height=720, seconds=4, fps=FPS)
+
+
+@pytest.fixture(scope="session")
+def clip_small(media_factory: MediaFactory) -> Path:
+    return media_factory.video(width=320, height=240, seconds=2, fps=FPS)
+
+
+@pytest.fixture(scope="session")
+def clip_silent(media_factory: MediaFactory) -> Path:
+    return media_factory.video(width=854, height=480, seconds=2, fps=FPS, audio=False)
+
+
+@pytest.fixture(scope="session")
+def clip_rotated(media_factory: MediaFactory) -> Path:
+    """1280x720 pixels with a display matrix turning it to portrait, like phone video.
+
+    `-display_rotation` is an input option (FFmpeg 6.0 ignores the old `rotate` tag), so the
+    matrix is added by a stream copy.
+    """
+    plain = media_factory.video(width=1280, height=720, seconds=2, fps=FPS)
+    path = plain.with_name("rotated-90-" + plain.name)
+    if not path.exists():
+        subprocess.run(
+            [str(FFMPEG), "-nostdin", "-v", "error", "-y", "-display_rotation", "90",
+             "-i", str(plain), "-c", "copy", str(path)],
+            check=True, timeout=60, env=_ffmpeg_env(),
+        )  # fmt: skip
+    return path
+
+
+def _ffmpeg_env() -> dict[str, str]:
+    from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
+
+    return subprocess_env()
+
+
+# -- storage and database --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def storage(stack_settings: Settings) -> AsyncIterator[Storage]:
+    async with Storage(stack_settings) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="session")
+async def db_engine(stack_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(str(stack_settings.database_url))
+    yield engine
+    await engine.dispose()
+
+
+@dataclass
+class StoredEvent:
+    seq: int
+    event: str
+    data: dict[str, Any]
+    at: float  # seconds since the epoch, as the writer's clock had it
+
+
+async def stored_events(engine: AsyncEngine, media_id: str) -> list[StoredEvent]:
+    """The media_events rows of one item, in sequence order: what SSE replays from."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT seq, event, data, created_at FROM media_events "
+                "WHERE media_id = :id ORDER BY seq"
+            ),
+            {"id": media_id},
+        )
+        return [StoredEvent(r.seq, r.event, r.data, r.created_at.timestamp()) for r in rows]
+
+
+async def output_keys(storage: Storage, media_id: str) -> list[str]:
+    return await storage.list_keys(f"media/{media_id}/out/")
+
+
+async def expected_video_keys(storage: Storage, media_id: str) -> set[str]:
+    """Every key a finished video should have, read from its own playlists."""
+    out = f"media/{media_id}/out/"
+    keys = {f"{out}hls/master.m3u8", f"{out}video.mp4", f"{out}poster.jpg"}
+    master = (await storage.get_bytes(f"{out}hls/master.m3u8")).decode()
+    for variant in playlist_entries(master):
+        keys.add(f"{out}hls/{variant}")
+        directory = variant.rsplit("/", 1)[0]
+        playlist = (await storage.get_bytes(f"{out}hls/{variant}")).decode()
+        keys |= {f"{out}hls/{directory}/{segment}" for segment in playlist_entries(playlist)}
+    return keys
+
+
+def playlist_entries(playlist: str) -> list[str]:
+    return [line.strip() for line in playlist.splitlines() if line.strip() and line[0] != "#"]
+
+
+# -- the API ---------------------------------------------------------------------------------
+
+
+async def media_state(api: httpx.AsyncClient, account: Account, media_id: str) -> dict[str, Any]:
+    answer = await api.get(f"/videos/{media_id}", headers=account.headers)
+    if answer.status_code == 404:  # an image
+        answer = await api.get(f"/images/{media_id}", headers=account.headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def wait_for(
+    api: httpx.AsyncClient,
+    account: Account,
+    media_id: str,
+    condition: Callable[[dict[str, Any]], bool],
+    *,
+    within: float = 90,
+    what: str = "condition",
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while True:
+        media = await media_state(api, account, media_id)
+        if condition(media):
+            return media
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached in {within} s; media is {media}")
+        await asyncio.sleep(0.2)
+
+
+async def wait_terminal(
+    api: httpx.AsyncClient, account: Account, media_id: str, within: float = 90
+) -> dict[str, Any]:
+    return await wait_for(
+        api, account, media_id, lambda m: m["status"] in TERMINAL, within=within, what="the end"
+    )
+
+
+async def eventually(check: Callable[[], bool], within: float = 5.0) -> bool:
+    """Whether `check()` holds at some point in the next `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+
+
+# -- worker processes ------------------------------------------------------------------------
+
+
+def ffmpeg_children(worker: ChildProcess) -> list[psutil.Process]:
+    """FFmpeg processes the worker has spawned (they run in their own session, not its group)."""
+    try:
+        children = psutil.Process(worker.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    found = []
+    for child in children:
+        try:
+            if child.name() == "ffmpeg":
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+async def gone(pid: int, within: float = 5.0) -> bool:
+    """Exited; a zombie counts (once reparented, init reaps it when it gets to it)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def wait_started(apps: AppProcesses, worker: ChildProcess, timeout: float = 30) -> None:
+    """Until the worker's start-up (database, storage, FFmpeg found) is done."""
+    deadline = time.monotonic() + timeout
+    while "worker ready" not in apps.log(worker.name):
+        if worker.exited() is not None:
+            raise RuntimeError(f"worker exited: {apps.log(worker.name)[-3000:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"worker not started: {apps.log(worker.name)[-3000:]}")
+        time.sleep(0.1)
+
+
+def start_worker(apps: AppProcesses, role: str, **env: str) -> ChildProcess:
+    worker = apps.start_worker(f"worker-{role}-{uuid.uuid4().hex[:6]}", **env)
+    wait_started(apps, worker)
+    return worker
+
+
+def stop_worker(apps: AppProcesses, worker: ChildProcess) -> None:
+    worker.stop(grace=15)
+    if worker in apps.workers:
+        apps.workers.remove(worker)
+
+
+@pytest.fixture
+def dedicated_worker(apps: AppProcesses) -> Iterator[Callable[..., ChildProcess]]:
+    """`dedicated_worker(**env)`: the only worker until the test ends, started with extra
+    REELAY_* (or other) variables; afterwards one worker with the suite's settings again."""
+
+    @contextmanager
+    def only_this_worker() -> Iterator[None]:
+        for worker in list(apps.workers):
+            stop_worker(apps, worker)
+        try:
+            yield
+        finally:
+            for worker in list(apps.workers):
+                stop_worker(apps, worker)
+            start_worker(apps, "default")
+
+    started: list[ChildProcess] = []
+
+    def start(**env: str) -> ChildProcess:
+        assert not started, "one dedicated worker per test"
+        worker = start_worker(apps, "dedicated", **env)
+        started.append(worker)
+        return worker
+
+    with only_this_worker():
+        yield start
+
+
+@pytest.fixture
+def default_workers(apps: AppProcesses) -> Iterator[AppProcesses]:
+    """At least one worker with the suite's settings, also after a test that killed one."""
+    if not apps.workers:
+        start_worker(apps, "default")
+    yield apps
+    if not apps.workers:
+        start_worker(apps, "default")
