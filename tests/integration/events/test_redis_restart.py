@@ -34,12 +34,7 @@ def own_redis_stack(
     settings = stack_settings.model_copy(update={"redis_url": valkey.url, "api_port": free_port()})
     apps = AppProcesses(settings, tmp_path / "logs")
     try:
-        apps.api.start()
-        import sys
-        from reelay_cli.stack.children import ChildProcess
-        w = ChildProcess("worker0", [sys.executable, "/tmp/worker_retry.py"], apps.env, apps.sink)
-        w.start(); apps.workers.append(w)
-        apps.wait_ready()
+        apps.start()
         yield valkey, apps
     finally:
         apps.stop()
