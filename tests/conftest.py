@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from reelay_cli.stack.embedded import EmbeddedServices, Ports, settings_env
-from reelay_cli.stack.ports import free_port
+from reelay_cli.stack.embedded import EmbeddedServices, settings_env
+from reelay_cli.stack.ports import Ports, free_port
 from reelay_core.settings import Settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reelay_cli import main as cli_main
 from reelay_cli.client.api import ReelayClient
 from reelay_cli.client.config import Config
 from reelay_cli.client.upload import ResumeState, put_part
-from reelay_cli.stack.embedded import Ports
 from reelay_cli.stack.ports import free_port
 from reelay_core.settings import Settings
 
@@ -46,14 +44,6 @@ def one_line_reason(stderr: str, status: int, words: str) -> bool:
         and lines[0].startswith("reelay: ")
         and lines[0].endswith(f"(HTTP {status})")
         and words in lines[0]
-    )
-
-
-def test_up_keeps_the_embedded_port_defaults() -> None:
-    assert (cli_main.REDIS_PORT, cli_main.S3_PORT, cli_main.SEAWEED_PORT) == (
-        Ports().redis,
-        Ports().s3,
-        Ports().seaweed,
     )
 
 

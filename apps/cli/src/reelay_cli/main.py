@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from reelay_cli.commands import auth, media, processing
+from reelay_cli.stack.ports import Ports
 
 app = typer.Typer(
     help="reelay: a self-hostable media pipeline. `reelay up` runs the whole stack locally.",
@@ -19,9 +20,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Defaults of `reelay up`'s embedded ports (reelay_cli.stack.embedded.Ports), repeated here so
-# that importing the stack is left to `up` itself; tests/e2e/test_cli.py checks they agree.
-REDIS_PORT, S3_PORT, SEAWEED_PORT = 16379, 8333, 19333
+# The heavy stack modules are imported inside `up`: every other command starts faster.
+DEFAULT_PORTS = Ports()
 
 
 @app.callback()
@@ -33,17 +33,17 @@ def main() -> None:
 def up(
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Where data and secrets live [default: REELAY_DATA_DIR or .reelay]"),
+        typer.Option(help="Where data and secrets live (default: REELAY_DATA_DIR or .reelay)"),
     ] = None,
-    host: Annotated[str | None, typer.Option(help="API bind address [default: 127.0.0.1]")] = None,
+    host: Annotated[str | None, typer.Option(help="API bind address (default: 127.0.0.1)")] = None,
     port: Annotated[
-        int | None, typer.Option(help="API port [default: REELAY_API_PORT or 8000]")
+        int | None, typer.Option(help="API port (default: REELAY_API_PORT or 8000)")
     ] = None,
-    s3_port: Annotated[int, typer.Option(help="Embedded SeaweedFS S3 port")] = S3_PORT,
-    redis_port: Annotated[int, typer.Option(help="Embedded Valkey port")] = REDIS_PORT,
+    s3_port: Annotated[int, typer.Option(help="Embedded SeaweedFS S3 port")] = DEFAULT_PORTS.s3,
+    redis_port: Annotated[int, typer.Option(help="Embedded Valkey port")] = DEFAULT_PORTS.redis,
     seaweed_port: Annotated[
         int, typer.Option(help="Embedded SeaweedFS master port (volume and filer use the next two)")
-    ] = SEAWEED_PORT,
+    ] = DEFAULT_PORTS.seaweed,
 ) -> None:
     """Start PostgreSQL, Valkey, SeaweedFS, the API and a worker; Ctrl-C stops them all.
 
@@ -52,7 +52,6 @@ def up(
     """
     from reelay_core.settings import Settings
 
-    from reelay_cli.stack.embedded import Ports
     from reelay_cli.stack.supervisor import run_up
 
     overrides: dict[str, object] = {}

@@ -19,6 +19,7 @@ from reelay_core.storage import Storage
 
 from reelay_cli.stack import secrets
 from reelay_cli.stack.errors import StackError
+from reelay_cli.stack.ports import Ports
 from reelay_cli.stack.servers import EmbeddedPostgres, EmbeddedSeaweedFS, EmbeddedValkey
 
 
@@ -27,13 +28,6 @@ class Server(Protocol):
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Ports:
-    redis: int = 16379
-    s3: int = 8333
-    seaweed: int = 19333  # master; volume and filer take the next two
 
 
 class EmbeddedServices:

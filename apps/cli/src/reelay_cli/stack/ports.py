@@ -1,6 +1,19 @@
-"""Finding and checking TCP ports on loopback."""
+"""TCP ports: the embedded servers' defaults, and finding and checking ports on loopback.
+
+Kept free of heavy imports: the `reelay` command reads the defaults for its help text.
+"""
 
 import socket
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Ports of the embedded servers that `reelay up` starts."""
+
+    redis: int = 16379
+    s3: int = 8333
+    seaweed: int = 19333  # SeaweedFS master; volume and filer take the next two
 
 
 def free_port(host: str = "127.0.0.1") -> int:
