@@ -52,7 +52,9 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
 
 
 @pytest.fixture(scope="session")
-def apps(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcesses]:
+def apps(
+    stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppProcesses]:
     """The real API and worker processes, as `reelay up` runs them."""
     processes = AppProcesses(stack_settings, tmp_path_factory.mktemp("logs"))
     processes.start()
@@ -69,7 +71,9 @@ async def db_clean(stack_settings: Settings) -> None:
     engine = create_async_engine(str(stack_settings.database_url))
     try:
         async with engine.begin() as conn:
-            await conn.execute(text("LOCK TABLE media, media_events, users IN ACCESS EXCLUSIVE MODE"))
+            await conn.execute(
+                text("LOCK TABLE media, media_events, users IN ACCESS EXCLUSIVE MODE")
+            )
             await conn.execute(text("TRUNCATE media, media_events, users CASCADE"))
     finally:
         await engine.dispose()

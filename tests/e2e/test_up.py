@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-
 from reelay_cli.stack.ports import free_port
 
 REELAY = str(Path(sys.executable).parent / "reelay")
@@ -21,9 +20,21 @@ pytestmark = pytest.mark.e2e
 
 
 def up_command(data_dir: Path, api_port: int, **ports: int) -> list[str]:
-    ports = {"s3-port": free_port(), "redis-port": free_port(), "seaweed-port": free_port(), **ports}
-    return [REELAY, "up", "--data-dir", str(data_dir), "--port", str(api_port),
-            *(arg for name, value in ports.items() for arg in (f"--{name}", str(value)))]
+    ports = {
+        "s3-port": free_port(),
+        "redis-port": free_port(),
+        "seaweed-port": free_port(),
+        **ports,
+    }
+    return [
+        REELAY,
+        "up",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(api_port),
+        *(arg for name, value in ports.items() for arg in (f"--{name}", str(value))),
+    ]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -31,8 +42,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run_to_exit(command: list[str], env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, env=env or clean_env(), capture_output=True, text=True, timeout=timeout)
+def run_to_exit(
+    command: list[str], env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, env=env or clean_env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def processes_using(data_dir: Path) -> list[psutil.Process]:
@@ -45,7 +60,9 @@ def processes_using(data_dir: Path) -> list[psutil.Process]:
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")]
+    lines = [
+        line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")
+    ]
     assert len(lines) == 1, result.stdout + result.stderr
     return lines[0]
 
@@ -70,7 +87,9 @@ def test_unwritable_data_dir_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_missing_ffmpeg_is_one_clear_line(tmp_path: Path) -> None:
-    result = run_to_exit(up_command(tmp_path / "data", free_port()), env=clean_env(REELAY_FFMPEG="/nowhere/ffmpeg"))
+    result = run_to_exit(
+        up_command(tmp_path / "data", free_port()), env=clean_env(REELAY_FFMPEG="/nowhere/ffmpeg")
+    )
     assert result.returncode != 0
     assert "ffmpeg" in error_line(result) and "REELAY_FFMPEG" in error_line(result)
 
@@ -103,7 +122,9 @@ def wait_ready(base_url: str, proc: subprocess.Popen[str], timeout: float = 90) 
 
 
 def start_up(command: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(command, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        command, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def stop_up(proc: subprocess.Popen[str], sig: int) -> str:
@@ -135,7 +156,10 @@ def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path)
         wait_ready(base_url, second)
         token = httpx.post(f"{base_url}/auth/token", json=credentials)
         assert token.status_code == 200, "the user registered before the restart can log in"
-        me = httpx.get(f"{base_url}/auth/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        me = httpx.get(
+            f"{base_url}/auth/me",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
         assert me.json()["email"] == credentials["email"]
     finally:
         stop_up(second, signal.SIGTERM)

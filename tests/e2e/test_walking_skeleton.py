@@ -18,7 +18,9 @@ async def test_video_goes_from_upload_to_completed_with_live_progress(
     assert queued["status"] == "queued"
     assert queued["job_id"]
 
-    events = await read_events(api, f"/videos/{queued['id']}/events", account.headers, last_event_id=0)
+    events = await read_events(
+        api, f"/videos/{queued['id']}/events", account.headers, last_event_id=0
+    )
     names = [e.event for e in events]
     assert names[-1] == "completed", names
     ids = [e.id for e in events]
@@ -35,7 +37,9 @@ async def test_video_goes_from_upload_to_completed_with_live_progress(
     names = {o["name"] for o in media["outputs"]}
     assert {"360p", "mp4", "poster"} <= names
 
-    download = await api.get(f"/videos/{queued['id']}/download", params={"rendition": "mp4"}, headers=account.headers)
+    download = await api.get(
+        f"/videos/{queued['id']}/download", params={"rendition": "mp4"}, headers=account.headers
+    )
     assert download.status_code == 307
     async with httpx.AsyncClient() as storage:
         mp4 = await storage.get(download.headers["location"])

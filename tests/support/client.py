@@ -23,7 +23,9 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-async def register(api: httpx.AsyncClient, email: str | None = None, password: str = "correct horse") -> Account:
+async def register(
+    api: httpx.AsyncClient, email: str | None = None, password: str = "correct horse"
+) -> Account:
     email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
     created = await api.post("/auth/register", json={"email": email, "password": password})
     assert created.status_code == 201, created.text
@@ -33,12 +35,21 @@ async def register(api: httpx.AsyncClient, email: str | None = None, password: s
 
 
 async def create_media(
-    api: httpx.AsyncClient, account: Account, path: Path, *, kind: str = "videos",
-    content_type: str = "video/mp4", filename: str | None = None,
+    api: httpx.AsyncClient,
+    account: Account,
+    path: Path,
+    *,
+    kind: str = "videos",
+    content_type: str = "video/mp4",
+    filename: str | None = None,
 ) -> dict[str, Any]:
     answer = await api.post(
         f"/{kind}",
-        json={"filename": filename or path.name, "content_type": content_type, "size": path.stat().st_size},
+        json={
+            "filename": filename or path.name,
+            "content_type": content_type,
+            "size": path.stat().st_size,
+        },
         headers=account.headers,
     )
     assert answer.status_code == 201, answer.text
@@ -48,11 +59,18 @@ async def create_media(
 async def post_form(upload: dict[str, Any], path: Path) -> httpx.Response:
     """Send the file to storage exactly as a browser form would."""
     async with httpx.AsyncClient(timeout=60) as storage:
-        return await storage.post(upload["url"], data=upload["fields"], files={"file": (path.name, path.read_bytes())})
+        return await storage.post(
+            upload["url"], data=upload["fields"], files={"file": (path.name, path.read_bytes())}
+        )
 
 
 async def upload_and_complete(
-    api: httpx.AsyncClient, account: Account, path: Path, *, kind: str = "videos", content_type: str = "video/mp4",
+    api: httpx.AsyncClient,
+    account: Account,
+    path: Path,
+    *,
+    kind: str = "videos",
+    content_type: str = "video/mp4",
 ) -> dict[str, Any]:
     media = await create_media(api, account, path, kind=kind, content_type=content_type)
     stored = await post_form(media["upload"], path)
@@ -70,8 +88,12 @@ class Event:
 
 
 async def read_events(
-    api: httpx.AsyncClient, path: str, headers: dict[str, str], *, timeout: float = 120,
-    last_event_id: int | None = None, until_terminal: bool = True,
+    api: httpx.AsyncClient,
+    path: str,
+    headers: dict[str, str],
+    *,
+    timeout: float = 120,
+    last_event_id: int | None = None,
 ) -> list[Event]:
     """Read an SSE stream until the server closes it (after a terminal event)."""
     headers = dict(headers)
@@ -79,15 +101,20 @@ async def read_events(
         headers["Last-Event-ID"] = str(last_event_id)
     events: list[Event] = []
     current: dict[str, str] = {}
-    async with api.stream("GET", path, headers=headers, timeout=httpx.Timeout(timeout, read=timeout)) as response:
+    async with api.stream(
+        "GET", path, headers=headers, timeout=httpx.Timeout(timeout, read=timeout)
+    ) as response:
         assert response.status_code == 200, await response.aread()
         async for line in response.aiter_lines():
             if line == "":
                 if "event" in current or "data" in current:
-                    events.append(Event(
-                        int(current["id"]) if current.get("id") else None,
-                        current.get("event", "message"), json.loads(current.get("data", "{}")),
-                    ))
+                    events.append(
+                        Event(
+                            int(current["id"]) if current.get("id") else None,
+                            current.get("event", "message"),
+                            json.loads(current.get("data", "{}")),
+                        )
+                    )
                 current = {}
                 continue
             if line.startswith(":"):

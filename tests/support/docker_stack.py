@@ -7,10 +7,9 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from reelay_cli.stack.embedded import ensure_bucket
 from reelay_core.db import migrate
 from reelay_core.settings import Settings
-
-from reelay_cli.stack.embedded import ensure_bucket
 
 
 def docker_requested() -> bool:
@@ -36,14 +35,16 @@ def docker_settings(base: Settings) -> Iterator[Settings]:
         redis = stack.enter_context(RedisContainer("valkey/valkey:8-alpine"))
         minio = stack.enter_context(MinioContainer())
         s3 = minio.get_config()
-        settings = base.model_copy(update={
-            "database_url": pg.get_connection_url(),
-            "redis_url": f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0",
-            "s3_endpoint_url": f"http://{s3['endpoint']}",
-            "s3_access_key": s3["access_key"],
-            "s3_secret_key": s3["secret_key"],
-            "jwt_secret": "test-secret-" + "x" * 32,
-        })
+        settings = base.model_copy(
+            update={
+                "database_url": pg.get_connection_url(),
+                "redis_url": f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0",
+                "s3_endpoint_url": f"http://{s3['endpoint']}",
+                "s3_access_key": s3["access_key"],
+                "s3_secret_key": s3["secret_key"],
+                "jwt_secret": "test-secret-" + "x" * 32,
+            }
+        )
         asyncio.run(ensure_bucket(settings))
         migrate.upgrade(str(settings.database_url))
         yield settings

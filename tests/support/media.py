@@ -21,16 +21,31 @@ class MediaFactory:
         if not path.exists():
             subprocess.run(
                 [str(FFMPEG), "-v", "error", "-y", *args, str(path)],
-                check=True, capture_output=True, timeout=120, env=subprocess_env(),
+                check=True,
+                capture_output=True,
+                timeout=120,
+                env=subprocess_env(),
             )
         return path
 
     def video(
-        self, *, width: int = 320, height: int = 240, seconds: float = 2, fps: int = 15,
-        audio: bool = True, name: str | None = None, extra: list[str] | None = None,
+        self,
+        *,
+        width: int = 320,
+        height: int = 240,
+        seconds: float = 2,
+        fps: int = 15,
+        audio: bool = True,
+        name: str | None = None,
+        extra: list[str] | None = None,
     ) -> Path:
         name = name or f"clip_{width}x{height}_{seconds}s_{fps}fps{'_a' if audio else ''}.mp4"
-        args = ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}"]
+        args = [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}",
+        ]
         if audio:
             args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
         args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
@@ -57,7 +72,19 @@ def probe(path: Path | str) -> dict:
     import json
 
     out = subprocess.run(
-        [str(FFPROBE), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        check=True, capture_output=True, timeout=60, env=subprocess_env(),
+        [
+            str(FFPROBE),
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env=subprocess_env(),
     )
     return json.loads(out.stdout)

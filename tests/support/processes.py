@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import httpx
-from reelay_core.settings import Settings
-
 from reelay_cli.stack.children import ChildProcess
 from reelay_cli.stack.embedded import settings_env
+from reelay_core.settings import Settings
 
 
 class FileSink:
@@ -44,8 +43,10 @@ class AppProcesses:
 
     def start_worker(self, name: str | None = None, **env: str) -> ChildProcess:
         worker = ChildProcess(
-            name or f"worker{len(self.workers)}", [sys.executable, "-m", "reelay_worker"],
-            {**self.env, **env}, self.sink,
+            name or f"worker{len(self.workers)}",
+            [sys.executable, "-m", "reelay_worker"],
+            {**self.env, **env},
+            self.sink,
         )
         worker.start()
         self.workers.append(worker)

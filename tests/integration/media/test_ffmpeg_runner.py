@@ -56,7 +56,7 @@ async def transcode(
 
 
 async def video_size(ffprobe_bin: str, path: Path) -> tuple[int, int]:
-    data = await run_ffprobe(ffprobe_bin, str(path))
+    data = await run_ffprobe(ffprobe_bin, str(path), formats=None)  # our own outputs
     video = next(s for s in data["streams"] if s["codec_type"] == "video")
     return video["width"], video["height"]
 

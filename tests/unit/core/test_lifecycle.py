@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 from reelay_core.db.models import MediaStatus as S
-from reelay_core.lifecycle import InvalidTransition, can_transition, check_transition, event_name, is_terminal_event
+from reelay_core.lifecycle import (
+    InvalidTransition,
+    can_transition,
+    check_transition,
+    event_name,
+    is_terminal_event,
+)
 
 
 @pytest.mark.parametrize(
@@ -46,6 +52,14 @@ def test_every_status_has_rules() -> None:
 
 
 def test_terminal_statuses_are_announced_by_name() -> None:
-    assert [event_name(s) for s in (S.COMPLETED, S.FAILED, S.CANCELED)] == ["completed", "failed", "canceled"]
+    assert [event_name(s) for s in (S.COMPLETED, S.FAILED, S.CANCELED)] == [
+        "completed",
+        "failed",
+        "canceled",
+    ]
     assert {event_name(s) for s in (S.AWAITING_UPLOAD, S.QUEUED, S.PROCESSING)} == {"status"}
-    assert is_terminal_event("failed") and not is_terminal_event("progress") and not is_terminal_event("status")
+    assert (
+        is_terminal_event("failed")
+        and not is_terminal_event("progress")
+        and not is_terminal_event("status")
+    )

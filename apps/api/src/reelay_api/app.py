@@ -33,8 +33,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ]
     return Litestar(
         route_handlers=[
-            healthz, readyz, metrics, make_auth_controller(settings, jwt_auth),
-            *media_routes, user_event_stream,
+            healthz,
+            readyz,
+            metrics,
+            make_auth_controller(settings, jwt_auth),
+            *media_routes,
+            user_event_stream,
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -42,8 +46,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(
-            title="reelay", version="0.1.0",
-            description="Upload media straight to object storage, transcode it, follow progress live.",
-            path="/schema", render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            title="reelay",
+            version="0.1.0",
+            description="Upload media to object storage, transcode it, follow progress live.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
     )

@@ -26,15 +26,25 @@ async def readyz(resources: Resources) -> Response[Any]:
         async with resources.engine.connect() as conn:
             await conn.execute(text("select 1"))
 
-    checks = {"postgres": postgres(), "redis": resources.redis.ping(), "storage": resources.storage.ping()}
+    checks = {
+        "postgres": postgres(),
+        "redis": resources.redis.ping(),
+        "storage": resources.storage.ping(),
+    }
     results = await asyncio.gather(
         *(asyncio.wait_for(c, CHECK_TIMEOUT) for c in checks.values()), return_exceptions=True
     )
-    failing = {name: repr(r) for name, r in zip(checks, results, strict=True) if isinstance(r, BaseException)}
+    failing = {
+        name: repr(r)
+        for name, r in zip(checks, results, strict=True)
+        if isinstance(r, BaseException)
+    }
     if failing:
         return problem_response(
-            503, "Not ready: " + ", ".join(f"{n} ({e})" for n, e in failing.items()),
-            code="not_ready", extra={"failing": sorted(failing)},
+            503,
+            "Not ready: " + ", ".join(f"{n} ({e})" for n, e in failing.items()),
+            code="not_ready",
+            extra={"failing": sorted(failing)},
         )
     return Response({"status": "ready"})
 

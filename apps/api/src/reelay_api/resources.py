@@ -7,8 +7,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from arq import ArqRedis, create_pool
-from arq.connections import RedisSettings
 from litestar import Litestar
+from reelay_core import jobs
 from reelay_core.db.session import make_engine, make_session_factory
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
@@ -38,7 +38,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(str(settings.database_url))
         stack.push_async_callback(engine.dispose)
         storage = await stack.enter_async_context(Storage(settings))
-        redis = await create_pool(RedisSettings.from_dsn(str(settings.redis_url)))
+        redis = await create_pool(jobs.redis_settings(str(settings.redis_url)))
         stack.push_async_callback(redis.aclose)
         hub = EventHub(str(settings.redis_url))
         await hub.start()

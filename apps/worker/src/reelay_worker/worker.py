@@ -7,7 +7,6 @@ import tempfile
 from typing import Any
 
 from arq import cron, func
-from arq.connections import RedisSettings
 from reelay_core import jobs
 from reelay_core.binaries import ffmpeg_path, ffprobe_path
 from reelay_core.db.session import make_engine, make_session_factory
@@ -69,7 +68,7 @@ def make_worker_settings(settings: Settings) -> type:
                 unique=True,
             ),
         ],
-        "redis_settings": RedisSettings.from_dsn(str(settings.redis_url)),
+        "redis_settings": jobs.redis_settings(str(settings.redis_url)),
         "max_jobs": settings.worker_concurrency,
         "job_timeout": settings.job_timeout_seconds,
         "allow_abort_jobs": True,

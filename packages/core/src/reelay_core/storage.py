@@ -149,7 +149,9 @@ class Storage:
             Key=key,
             UploadId=upload_id,
             MultipartUpload={
-                "Parts": [{"PartNumber": n, "ETag": f'"{etag.strip(chr(34))}"'} for n, etag in parts]
+                "Parts": [
+                    {"PartNumber": n, "ETag": f'"{etag.strip(chr(34))}"'} for n, etag in parts
+                ]
             },
         )
 
@@ -173,9 +175,7 @@ class Storage:
             raise
         return int(answer["ContentLength"])
 
-    async def presign_get(
-        self, key: str, *, expires: int, download_name: str | None = None
-    ) -> str:
+    async def presign_get(self, key: str, *, expires: int, download_name: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if download_name:
             params["ResponseContentDisposition"] = content_disposition(download_name)

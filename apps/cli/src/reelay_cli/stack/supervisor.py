@@ -38,7 +38,7 @@ def wait_ready(url: str, timeout: float, children: list[ChildProcess]) -> None:
             if child.exited() is not None:
                 raise StackError(f"the {child.name} process exited with code {child.exited()}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own API
+            with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:
                     return
         except OSError:
@@ -60,7 +60,9 @@ def run_up(settings: Settings, ports: Ports) -> int:
     children: list[ChildProcess] = []
     try:
         check_preconditions(settings)
-        console.print(Text.assemble(("reelay", "bold"), f" starting in {settings.data_dir.resolve()}"))
+        console.print(
+            Text.assemble(("reelay", "bold"), f" starting in {settings.data_dir.resolve()}")
+        )
         resolved = services.start()
         children = app_processes(resolved)
         for child in children:

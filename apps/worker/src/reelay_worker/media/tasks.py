@@ -89,6 +89,11 @@ async def transcode(ctx: dict[str, Any], media_id: str, attempt_number: int) -> 
         await attempt.hand_back()
         await forget_if_deleted(res, media)
         raise
+    except Exception as exc:  # a bug of ours: retrying would fail the same way, so end it now
+        log.exception("media %s attempt %s: unexpected error", media_id, attempt_number)
+        reason = f"Processing stopped on an unexpected error ({type(exc).__name__}); it is logged."
+        await attempt.fail("internal_error", reason)
+        return "failed: internal_error"
     finally:
         lease.cancel()
         shutil.rmtree(workdir, ignore_errors=True)
