@@ -12,6 +12,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from pydantic import BaseModel, Field
 
+from reelay_api.outages import unavailable_dependency
+
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 
@@ -92,6 +94,16 @@ def handle_http(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
 
 
 def handle_crash(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    if dependency := unavailable_dependency(exc):
+        log.warning(
+            "%s %s: %s is unavailable: %r", request.method, request.url.path, dependency, exc
+        )
+        return problem_response(
+            503,
+            f"{dependency} is unavailable right now; nothing was lost, try again shortly.",
+            code="dependency_unavailable",
+            headers={"Retry-After": "5"},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "Something went wrong on our side; it has been logged.")
 

@@ -13,7 +13,6 @@ from litestar.openapi.spec import Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect
-from reelay_core import jobs
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,7 +130,7 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
             except BaseException:
                 await resources.storage.delete_prefix(service.media_prefix(media))
                 raise
-            await jobs.enqueue_transcode(resources.redis, media.id, media.attempt)
+            await service.enqueue(resources.redis, media)
             await service.announce(resources.redis, record)
             return await queued_answer(db, media)
 
@@ -168,7 +167,7 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
             await db.commit()
             if media.status == MediaStatus.QUEUED:
                 # After commit, so the job finds its row; the job id makes a repeat a no-op.
-                await jobs.enqueue_transcode(resources.redis, media.id, media.attempt)
+                await service.enqueue(resources.redis, media)
             await service.announce(resources.redis, record)
             return await queued_answer(db, media)
 
@@ -233,7 +232,7 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
             media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
             record = await service.retry(db, media)
             await db.commit()
-            await jobs.enqueue_transcode(resources.redis, media.id, media.attempt)
+            await service.enqueue(resources.redis, media)
             await service.announce(resources.redis, record)
             return await queued_answer(db, media)
 

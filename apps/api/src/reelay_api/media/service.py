@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from arq import ArqRedis
 from arq.jobs import Job
-from reelay_core import events, lifecycle
+from reelay_core import events, jobs, lifecycle
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaStatus
 from reelay_core.events import MediaEventRecord
@@ -117,6 +117,15 @@ async def abort_job(redis: ArqRedis, job_id: str | None, *, wait: float = 0.1) -
         pass
     except Exception as exc:
         log.warning("could not abort job %s: %s", job_id, exc)
+
+
+async def enqueue(redis: ArqRedis, media: m.Media) -> None:
+    """Enqueue the committed item's job. If Redis fails, the item is still queued in Postgres
+    and the worker's lease sweeper enqueues it once the queue answers again."""
+    try:
+        await jobs.enqueue_transcode(redis, media.id, media.attempt)
+    except Exception as exc:
+        log.warning("could not enqueue %s (the sweeper will): %s", media.id, exc)
 
 
 async def announce(redis: ArqRedis, record: MediaEventRecord | None) -> None:
