@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus
 from botocore.exceptions import BotoCoreError, ClientError
 from reelay_core import events, jobs
@@ -181,7 +182,14 @@ async def sweep_leases(ctx: dict[str, Any]) -> dict[str, int]:
         ).all()
     for media in queued:
         job_id = jobs.transcode_job_id(media.id, media.attempt)
-        if await Job(job_id, res.redis).status() == JobStatus.not_found:
+        status = await Job(job_id, res.redis).status()
+        if status == JobStatus.complete:
+            # The job ended while its item is still queued: it failed before it could claim the
+            # item (e.g. the database was unreachable). Its kept result would make the id look
+            # taken for an hour, so drop the result and run the same attempt again.
+            await res.redis.delete(result_key_prefix + job_id)
+            status = JobStatus.not_found
+        if status == JobStatus.not_found:
             await jobs.enqueue_transcode(res.redis, media.id, media.attempt)
             reenqueued += 1
     if requeued or reenqueued:

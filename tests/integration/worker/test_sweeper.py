@@ -1,0 +1,80 @@
+"""The lease sweeper re-runs a queued item whose job ended before it could claim the item."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from arq import create_pool, func
+from arq.jobs import Job, JobStatus
+from arq.worker import Worker
+from reelay_core import jobs
+from reelay_core.binaries import ffmpeg_path, ffprobe_path
+from reelay_core.db import models as m
+from reelay_core.db.session import make_engine, make_session_factory
+from reelay_core.settings import Settings
+from reelay_core.storage import Storage
+from reelay_worker.media.tasks import sweep_leases
+from reelay_worker.resources import WorkerResources
+from sqlalchemy import update
+
+from tests.integration.worker.conftest import wait_terminal
+from tests.support.client import create_media, post_form, register
+
+SIDE_QUEUE = "test:jobs-that-die-early"
+
+
+async def die_before_claiming(ctx: dict[str, Any], media_id: str, attempt: int) -> None:
+    # What a transcode job does when Postgres is unreachable at the moment it claims its item.
+    raise ConnectionRefusedError("database unreachable")
+
+
+async def test_a_job_that_died_before_claiming_is_run_again(
+    api: httpx.AsyncClient, stack_settings: Settings, clip_small: Path
+) -> None:
+    account = await register(api)
+    media = await create_media(api, account, clip_small)
+    assert (await post_form(media["upload"], clip_small)).status_code in (200, 204)
+
+    redis = await create_pool(jobs.redis_settings(str(stack_settings.redis_url)))
+    engine = make_engine(str(stack_settings.database_url))
+    try:
+        # The item is queued (as /complete leaves it) a while ago, and its job ran on a queue
+        # no real worker reads, where it died before claiming.
+        job_id = jobs.transcode_job_id(media["id"], 1)
+        async with make_session_factory(engine)() as db:
+            await db.execute(
+                update(m.Media)
+                .where(m.Media.id == media["id"])
+                .values(status="queued", attempt=1, job_id=job_id,
+                        queued_at=datetime.now(UTC) - timedelta(minutes=5))
+            )  # fmt: skip
+            await db.commit()
+        await redis.enqueue_job(
+            jobs.TRANSCODE, media["id"], 1, _job_id=job_id, _queue_name=SIDE_QUEUE
+        )
+        side_worker = Worker(
+            functions=[func(die_before_claiming, name=jobs.TRANSCODE, max_tries=1)],
+            redis_pool=redis, queue_name=SIDE_QUEUE, burst=True, poll_delay=0.1,
+            handle_signals=False,
+        )  # fmt: skip
+        await side_worker.main()
+        assert await Job(job_id, redis).status() == JobStatus.complete
+
+        async with Storage(stack_settings) as storage:
+            res = WorkerResources(
+                settings=stack_settings, engine=engine, sessions=make_session_factory(engine),
+                storage=storage, redis=redis, ffmpeg=ffmpeg_path(stack_settings),
+                ffprobe=ffprobe_path(stack_settings),
+            )  # fmt: skip
+            swept = await sweep_leases({"res": res})
+        assert swept["reenqueued"] == 1
+
+        # The session's real worker now takes the same attempt and finishes it.
+        final = await wait_terminal(api, account, media["id"])
+        assert final["status"] == "completed" and final["attempts"] == 1
+    finally:
+        await redis.aclose()
+        await engine.dispose()
