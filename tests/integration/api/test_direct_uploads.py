@@ -259,3 +259,27 @@ async def test_uploads_left_unfinished_are_aborted_by_the_periodic_task(
     assert (
         await api.post(f"/videos/{fresh['id']}/parts", headers=alice.headers)
     ).status_code == 200
+
+
+async def test_a_multipart_upload_storage_no_longer_holds_is_a_clear_409(
+    alice: Account, stack_settings: Settings, storage: Storage
+) -> None:
+    async with serve_app(
+        stack_settings, multipart_threshold_bytes=6 * MIB, multipart_part_bytes=5 * MIB
+    ) as app:
+        created = await app.post("/videos", json=media_body(size=11 * MIB), headers=alice.headers)
+        media, upload = created.json(), created.json()["upload"]
+        # Storage forgets it (an expiry rule, an operator): our row still names it.
+        await storage.abort_multipart(f"media/{media['id']}/source.mp4", upload["upload_id"])
+
+        parts = await app.post(f"/videos/{media['id']}/parts", headers=alice.headers)
+        assert_problem(parts, 409, "no longer holds", "POST again")
+        complete = await app.post(
+            f"/videos/{media['id']}/complete",
+            json={"parts": [{"part_number": 1, "etag": "x"}]},
+            headers=alice.headers,
+        )
+        assert_problem(complete, 409, "no longer holds")
+        assert (await app.get(f"/videos/{media['id']}", headers=alice.headers)).json()[
+            "status"
+        ] == "awaiting_upload"

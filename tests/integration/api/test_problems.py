@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import uuid
+
 import httpx
 
 from tests.support.api_uploads import assert_problem, media_body
@@ -35,6 +38,15 @@ async def test_validation_errors_name_the_field(api: httpx.AsyncClient, alice: A
     assert_problem(
         await api.get("/videos", params={"cursor": "bm9wZQ"}, headers=alice.headers), 422, "cursor"
     )
+
+    forged = base64.urlsafe_b64encode(f"0001-01-01T00:00:00+14:00|{uuid.uuid4()}".encode())
+    assert_problem(
+        await api.get("/videos", params={"cursor": forged.decode()}, headers=alice.headers),
+        422,
+        "cursor",
+    )
+    nul = await api.post("/videos", json=media_body(filename="a\u0000.mp4"), headers=alice.headers)
+    assert_problem(nul, 422, "filename")
 
     malformed = await api.post(
         "/videos",

@@ -181,3 +181,33 @@ async def test_a_quiet_stream_sends_a_heartbeat_comment_within_15_seconds(
                 if any(c.startswith("ping") for c in message.comments):
                     break
         assert loop.time() - started <= 16.5
+
+
+async def test_replay_does_not_stop_at_a_failed_attempt_that_was_retried(
+    api: httpx.AsyncClient, account: Account, recorder: Recorder
+) -> None:
+    media_id = await new_media(api, account)
+    await recorder.emit(media_id, "status", status="queued", attempt=1)
+    await recorder.emit(media_id, "failed", status="failed", error_code="x", error_message="y")
+    await recorder.emit(media_id, "status", status="queued", attempt=2, error_code=None)
+    await recorder.emit(media_id, "status", status="processing")
+
+    async def finish_later() -> None:
+        await asyncio.sleep(1)
+        await recorder.emit(media_id, "completed", status="completed", progress=100.0)
+
+    async def read_from_the_start() -> list:
+        headers = {**account.headers, "Last-Event-ID": "1"}
+        async with api.stream(
+            "GET", f"/videos/{media_id}/events", headers=headers, timeout=STREAM_TIMEOUT
+        ) as resp:
+            return await collect(resp)
+
+    events, _ = await asyncio.gather(read_from_the_start(), finish_later())
+    assert [(e.id, e.event) for e in events] == [
+        (2, "status"),
+        (3, "failed"),  # attempt 1's end is history: the stream goes on
+        (4, "status"),
+        (5, "status"),
+        (6, "completed"),
+    ]

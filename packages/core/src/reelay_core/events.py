@@ -6,7 +6,9 @@ reconnecting client could not replay from the database.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -16,6 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_core.db import models as m
+
+log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "media:"
 
@@ -91,6 +95,21 @@ async def record(
 async def publish(redis: Redis, record: MediaEventRecord | None) -> None:
     if record is not None:
         await redis.publish(channel(record.media_id), record.to_json())
+
+
+# Short: while Redis is down its client retries for half a minute, and a publish must not hold
+# up a request or FFmpeg's progress reading for that long.
+PUBLISH_TIMEOUT = 2.0
+
+
+async def publish_best_effort(redis: Redis, record: MediaEventRecord | None) -> bool:
+    """Publish a committed event; on failure SSE clients still replay it from Postgres."""
+    try:
+        await asyncio.wait_for(publish(redis, record), PUBLISH_TIMEOUT)
+    except Exception as exc:
+        log.warning("could not publish an event of %s: %r", record and record.media_id, exc)
+        return False
+    return True
 
 
 async def stored_after(

@@ -30,6 +30,10 @@ class StorageError(Exception):
     """A storage call failed for a reason worth retrying (network, 5xx)."""
 
 
+class UploadNotFound(Exception):
+    """Storage has no multipart upload with this id: assembled already, aborted or expired."""
+
+
 @dataclass(frozen=True)
 class StoredPart:
     part_number: int
@@ -130,9 +134,14 @@ class Storage:
         parts: list[StoredPart] = []
         marker = 0
         while True:
-            answer = await self.internal.list_parts(
-                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
-            )
+            try:
+                answer = await self.internal.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                )
+            except ClientError as exc:
+                if error_code(exc) in {"NoSuchUpload", "404"}:
+                    raise UploadNotFound(upload_id) from exc
+                raise
             parts += [
                 StoredPart(p["PartNumber"], p["ETag"].strip('"'), p["Size"])
                 for p in answer.get("Parts", [])
@@ -223,5 +232,6 @@ def error_code(exc: ClientError) -> str:
 
 def content_disposition(filename: str) -> str:
     # RFC 6266: an ASCII fallback plus the exact UTF-8 name.
-    fallback = filename.encode("ascii", "replace").decode().replace('"', "")
+    # The fallback keeps printable ASCII only: no quotes, backslashes or control characters.
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"

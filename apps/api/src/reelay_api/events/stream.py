@@ -60,6 +60,19 @@ async def next_item(sub: Subscription) -> MediaEventRecord | str:
         return RESYNC
 
 
+async def with_last(
+    records: AsyncIterator[MediaEventRecord],
+) -> AsyncIterator[tuple[MediaEventRecord, bool]]:
+    """Each record, and whether it is the last one of `records`."""
+    previous: MediaEventRecord | None = None
+    async for record in records:
+        if previous is not None:
+            yield previous, False
+        previous = record
+    if previous is not None:
+        yield previous, True
+
+
 async def latest_only(records: AsyncIterator[MediaEventRecord]) -> AsyncIterator[MediaEventRecord]:
     """Drop progress events that a later event supersedes (every event carries the full state)."""
     pending: MediaEventRecord | None = None
@@ -98,12 +111,13 @@ async def media_events(
                 sent, catch_up = state.seq, nothing()
             drops_seen = 0
             while True:
-                async for record in catch_up:
+                async for record, is_last in with_last(catch_up):
                     if record.seq <= sent:
                         continue
                     yield to_sse(record)
                     sent = record.seq
-                    if lifecycle.is_terminal_event(record.event):
+                    # A stored terminal event followed by more (the item was retried) is history.
+                    if is_last and lifecycle.is_terminal_event(record.event):
                         return
                 item = await next_item(sub)
                 if isinstance(item, MediaEventRecord) and item.seq <= sent + 1:

@@ -30,6 +30,11 @@ def extension_of(filename: str) -> str:
     return PurePosixPath(filename).suffix.lower()
 
 
+# No control characters: NUL cannot be stored in PostgreSQL text, and CR/LF would reach headers.
+FILENAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+FILENAME_RULE = "The filename must not contain control characters (NUL, newlines, tabs)."
+
+
 def rejection(kind: MediaKind, filename: str, content_type: str) -> str | None:
     """Why this file is not accepted, or None when it is."""
     accepted = ACCEPTED[kind]

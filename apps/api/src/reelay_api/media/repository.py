@@ -64,9 +64,14 @@ def encode_cursor(media: m.Media) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, media_id = raw.split("|", 1)
-        return datetime.fromisoformat(created), uuid.UUID(media_id)
-    except (ValueError, binascii.Error) as exc:
+        created_text, media_id = raw.split("|", 1)
+        created = datetime.fromisoformat(created_text)
+        # Cursors carry our own UTC timestamps; anything else (no zone, year 1 at +14:00 which
+        # overflows when sent to Postgres) did not come from us.
+        if created.utcoffset() is None or not 2000 <= created.year <= 9000:
+            raise ValueError("not a cursor timestamp")
+        return created, uuid.UUID(media_id)
+    except (ValueError, binascii.Error, OverflowError) as exc:
         raise Problem(
             422,
             "The cursor is not one this API gave out; use `next_cursor` from a previous page.",

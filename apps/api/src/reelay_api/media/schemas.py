@@ -13,11 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
 
+from reelay_api.media.formats import FILENAME_PATTERN
+
 # -- requests ------------------------------------------------------------------------------------
 
 
 class CreateMedia(BaseModel):
-    filename: Annotated[str, Field(min_length=1, max_length=255, examples=["clip.mp4"])]
+    filename: Annotated[
+        str,
+        Field(min_length=1, max_length=255, pattern=FILENAME_PATTERN, examples=["clip.mp4"]),
+    ]
     content_type: Annotated[str, Field(min_length=3, max_length=127, examples=["video/mp4"])]
     size: Annotated[
         int, Field(gt=0, description="Exact size of the file in bytes.", examples=[1048576])

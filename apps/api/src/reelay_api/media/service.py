@@ -5,6 +5,7 @@ Functions flush; the endpoint owns the transaction and sends jobs and events aft
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -21,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelay_api.problems import Problem
 
 log = logging.getLogger(__name__)
+# Redis calls after a commit are best effort; while Redis is down its client retries for half
+# a minute, which a request should not wait out.
+REDIS_TIMEOUT = 2.0
 
 # How long DELETE waits for a running job to stop before deleting its objects, so that a worker
 # still uploading outputs does not leave some behind.
@@ -112,7 +116,9 @@ async def abort_job(redis: ArqRedis, job_id: str | None, *, wait: float = 0.1) -
     if not job_id:
         return
     try:
-        await Job(job_id, redis).abort(timeout=wait, poll_delay=0.05)
+        await asyncio.wait_for(
+            Job(job_id, redis).abort(timeout=wait, poll_delay=0.05), wait + REDIS_TIMEOUT
+        )
     except TimeoutError:
         pass
     except Exception as exc:
@@ -123,17 +129,16 @@ async def enqueue(redis: ArqRedis, media: m.Media) -> None:
     """Enqueue the committed item's job. If Redis fails, the item is still queued in Postgres
     and the worker's lease sweeper enqueues it once the queue answers again."""
     try:
-        await jobs.enqueue_transcode(redis, media.id, media.attempt)
+        await asyncio.wait_for(
+            jobs.enqueue_transcode(redis, media.id, media.attempt), REDIS_TIMEOUT
+        )
     except Exception as exc:
         log.warning("could not enqueue %s (the sweeper will): %s", media.id, exc)
 
 
 async def announce(redis: ArqRedis, record: MediaEventRecord | None) -> None:
     """Publish a committed event; if Redis fails, SSE clients still replay it from Postgres."""
-    try:
-        await events.publish(redis, record)
-    except Exception as exc:
-        log.warning("could not publish an event of %s: %s", record and record.media_id, exc)
+    await events.publish_best_effort(redis, record)
 
 
 async def delete(db: AsyncSession, storage: Storage, media: m.Media) -> None:

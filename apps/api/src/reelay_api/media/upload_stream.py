@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
 from reelay_api.media import uploads
-from reelay_api.media.formats import usual_type
+from reelay_api.media.formats import FILENAME_PATTERN, FILENAME_RULE, usual_type
 from reelay_api.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,8 @@ async def start_file(
         raise Problem(
             422, f"The `{FILE_FIELD}` field must be a file with a filename.", code="no_file"
         )
+    if not re.fullmatch(FILENAME_PATTERN, filename):
+        raise Problem(422, FILENAME_RULE, code="bad_filename")
     if len(filename) > MAX_FILENAME:
         raise Problem(
             422, f"The filename is longer than {MAX_FILENAME} characters.", code="bad_filename"

@@ -16,7 +16,7 @@ from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
 from reelay_core.events import MediaEventRecord
 from reelay_core.settings import Settings
-from reelay_core.storage import Storage
+from reelay_core.storage import Storage, UploadNotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_api.media.formats import extension_of, rejection
@@ -161,7 +161,10 @@ async def resume_parts(storage: Storage, settings: Settings, media: m.Media) -> 
             f"This item has no multipart upload in progress (it is {media.status}).",
             code="not_multipart",
         )
-    stored = await storage.list_parts(media.source_key, media.upload_id)
+    try:
+        stored = await storage.list_parts(media.source_key, media.upload_id)
+    except UploadNotFound:
+        raise upload_expired() from None
     part_size = part_size_for(media.size, settings.multipart_part_bytes)
     done = {p.part_number for p in stored}
     missing = [n for n in range(1, math.ceil(media.size / part_size) + 1) if n not in done]
@@ -179,6 +182,15 @@ async def resume_parts(storage: Storage, settings: Settings, media: m.Media) -> 
 # -- complete ------------------------------------------------------------------------------------
 
 
+def upload_expired() -> Problem:
+    return Problem(
+        409,
+        "Storage no longer holds this multipart upload (it expired or was aborted); "
+        "start a new upload with POST again.",
+        code="upload_expired",
+    )
+
+
 async def complete(
     db: AsyncSession, storage: Storage, media: m.Media, parts: list[CompletedPart] | None
 ) -> MediaEventRecord | None:
@@ -192,7 +204,13 @@ async def complete(
             code="wrong_state",
         )
     if media.upload_id:
-        await assemble_parts(storage, media, parts)
+        try:
+            await assemble_parts(storage, media, parts)
+        except UploadNotFound:
+            # Assembled by an earlier call whose commit then failed: the object is the proof.
+            if await storage.object_size(media.source_key) != media.size:
+                raise upload_expired() from None
+            media.upload_id = None
     stored = await storage.object_size(media.source_key)
     if stored is None:
         raise Problem(

@@ -86,10 +86,7 @@ class Attempt:
             await db.commit()
         if record is None:
             return False
-        try:
-            await events.publish(self.res.redis, record)
-        except Exception as exc:  # Postgres has it; SSE clients catch up from there
-            log.warning("could not publish %s for %s: %s", event, self.media_id, exc)
+        await events.publish_best_effort(self.res.redis, record)
         return True
 
     async def claim(self) -> m.Media | None:

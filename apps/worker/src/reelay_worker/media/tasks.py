@@ -20,6 +20,7 @@ from reelay_core.db.models import MediaKind, MediaStatus
 from reelay_core.media.errors import MediaRejected
 from reelay_core.storage import StorageError
 from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from reelay_worker.media.attempt import Attempt, Fenced
 from reelay_worker.pipeline.errors import (
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 # failed segment write (a full disk), not a bad input.
 TRANSIENT = (
     FFmpegKilled, FFmpegStalled, FFmpegOutputMissing, StorageError, BotoCoreError, ClientError,
-    OSError, ConnectionError, TimeoutError,
+    OSError, ConnectionError, TimeoutError, OperationalError, InterfaceError,
 )  # fmt: skip
 # A queued item whose job vanished from Redis (e.g. Redis lost its data) is re-enqueued after this.
 QUEUED_GRACE = timedelta(seconds=60)
@@ -54,9 +55,13 @@ async def transcode(ctx: dict[str, Any], media_id: str, attempt_number: int) -> 
     media = await attempt.claim()
     if media is None:
         return "not ours: canceled, deleted or superseded"
+    try:  # In the worker's TMPDIR; tests look for this prefix.
+        workdir = Path(tempfile.mkdtemp(prefix=f"reelay-{media_id}-"))
+    except OSError as exc:  # full or missing temp dir: this worker cannot run it, another may
+        await attempt.retry_later(describe(exc))
+        return f"retrying: {describe(exc)}"
+    # Started only now: nothing may leave it renewing the lease of an attempt that has ended.
     lease = asyncio.create_task(attempt.keep_lease(asyncio.current_task()))  # type: ignore[arg-type]
-    # In the worker's TMPDIR; tests look for this prefix.
-    workdir = Path(tempfile.mkdtemp(prefix=f"reelay-{media_id}-"))
     try:
         pipeline = process_video if media.kind == MediaKind.VIDEO else process_image
         outputs = await pipeline(attempt, media, workdir)
