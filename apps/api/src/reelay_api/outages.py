@@ -14,6 +14,7 @@ from botocore.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 STORAGE = "Object storage (S3)"
 QUEUE = "The job queue (Redis)"
@@ -37,7 +38,7 @@ def unavailable_dependency(exc: BaseException) -> str | None:
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return STORAGE if status >= 500 else None
-    if isinstance(exc, OperationalError | InterfaceError) or (
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     ):
         return DATABASE

@@ -218,10 +218,10 @@ async def abort_stale_uploads(ctx: dict[str, Any]) -> int:
                 )
             )
         ).all()
+    expired = 0
     for media in stale:
-        if media.upload_id:
-            await res.storage.abort_multipart(media.source_key, media.upload_id)
-        await res.storage.delete_prefix(f"media/{media.id}/")
+        # Cancel first, fenced on the status: an upload completed meanwhile is left alone, and
+        # once canceled no `complete` can queue an item whose source is being deleted.
         async with res.sessions() as db:
             record = await events.record(
                 db,
@@ -236,5 +236,11 @@ async def abort_stale_uploads(ctx: dict[str, Any]) -> int:
                 ),
             )
             await db.commit()
-        await events.publish(res.redis, record)
-    return len(stale)
+        if record is None:
+            continue
+        if media.upload_id:
+            await res.storage.abort_multipart(media.source_key, media.upload_id)
+        await res.storage.delete_prefix(f"media/{media.id}/")
+        await events.publish_best_effort(res.redis, record)
+        expired += 1
+    return expired
