@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
-import httpx
 from reelay_cli.stack.children import ChildProcess
 from reelay_cli.stack.embedded import settings_env
+from reelay_cli.stack.errors import StackError
+from reelay_cli.stack.supervisor import wait_ready
 from reelay_core.settings import Settings
 
 
@@ -58,17 +58,10 @@ class AppProcesses:
         self.workers.remove(worker)
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.api.exited() is not None:
-                raise RuntimeError(f"API exited: {self.log('api')[-3000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"API not ready: {self.log('api')[-3000:]}")
+        try:
+            wait_ready(f"{self.base_url}/readyz", timeout, [self.api])
+        except StackError as exc:
+            raise RuntimeError(f"{exc}: {self.log('api')[-3000:]}") from exc
 
     def log(self, name: str) -> str:
         path = self.log_dir / f"{name}.log"
