@@ -7,14 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from arq import create_pool, func
+from arq import func
 from arq.worker import Worker
 from reelay_core import jobs
-from reelay_core.binaries import ffmpeg_path, ffprobe_path
 from reelay_core.db import models as m
-from reelay_core.db.session import make_engine, make_session_factory
-from reelay_core.settings import Settings
-from reelay_core.storage import Storage
 from reelay_worker.media.tasks import sweep_leases
 from reelay_worker.resources import WorkerResources
 from sqlalchemy import update
@@ -31,50 +27,39 @@ async def die_before_claiming(ctx: dict[str, Any], media_id: str, attempt: int) 
 
 
 async def test_a_job_that_died_before_claiming_is_run_again(
-    api: httpx.AsyncClient, stack_settings: Settings, clip_small: Path
+    api: httpx.AsyncClient, worker_resources: WorkerResources, clip_small: Path
 ) -> None:
     account = await register(api)
     media = await create_media(api, account, clip_small)
     assert (await post_form(media["upload"], clip_small)).status_code in (200, 204)
+    res = worker_resources
 
-    redis = await create_pool(jobs.redis_settings(str(stack_settings.redis_url)))
-    engine = make_engine(str(stack_settings.database_url))
-    try:
-        # The item is queued (as /complete leaves it) a while ago, and its job ran on a queue
-        # no real worker reads, where it died before claiming.
-        job_id = jobs.transcode_job_id(media["id"], 1)
-        async with make_session_factory(engine)() as db:
-            await db.execute(
-                update(m.Media)
-                .where(m.Media.id == media["id"])
-                .values(status="queued", attempt=1, job_id=job_id,
-                        queued_at=datetime.now(UTC) - timedelta(minutes=5))
-            )  # fmt: skip
-            await db.commit()
-        await redis.enqueue_job(
-            jobs.TRANSCODE, media["id"], 1, _job_id=job_id, _queue_name=SIDE_QUEUE
-        )
-        side_worker = Worker(
-            functions=[func(die_before_claiming, name=jobs.TRANSCODE, max_tries=1)],
-            redis_pool=redis, queue_name=SIDE_QUEUE, burst=True, poll_delay=0.1,
-            handle_signals=False,
+    # The item is queued (as /complete leaves it) a while ago, and its job ran on a queue no
+    # real worker reads, where it died before claiming.
+    job_id = jobs.transcode_job_id(media["id"], 1)
+    async with res.sessions() as db:
+        await db.execute(
+            update(m.Media)
+            .where(m.Media.id == media["id"])
+            .values(status="queued", attempt=1, job_id=job_id,
+                    queued_at=datetime.now(UTC) - timedelta(minutes=5))
         )  # fmt: skip
-        await side_worker.main()
-        assert side_worker.jobs_failed == 1
+        await db.commit()
+    await res.redis.enqueue_job(
+        jobs.TRANSCODE, media["id"], 1, _job_id=job_id, _queue_name=SIDE_QUEUE
+    )
+    side_worker = Worker(
+        functions=[func(die_before_claiming, name=jobs.TRANSCODE, max_tries=1)],
+        redis_pool=res.redis, queue_name=SIDE_QUEUE, burst=True, poll_delay=0.1,
+        handle_signals=False,
+    )  # fmt: skip
+    await side_worker.main()
+    assert side_worker.jobs_failed == 1
 
-        async with Storage(stack_settings) as storage:
-            res = WorkerResources(
-                settings=stack_settings, engine=engine, sessions=make_session_factory(engine),
-                storage=storage, redis=redis, ffmpeg=ffmpeg_path(stack_settings),
-                ffprobe=ffprobe_path(stack_settings),
-            )  # fmt: skip
-            # The session's real worker runs this sweep every 5 s too; whichever call comes
-            # first re-enqueues the attempt (without the fix, neither would).
-            await sweep_leases({"res": res})
+    # The session's real worker runs this sweep every 5 s too; whichever call comes first
+    # re-enqueues the attempt (without the fix, neither would).
+    await sweep_leases({"res": res})
 
-        # The session's real worker now takes the same attempt and finishes it.
-        final = await wait_terminal(api, account, media["id"])
-        assert final["status"] == "completed" and final["attempts"] == 1
-    finally:
-        await redis.aclose()
-        await engine.dispose()
+    # The session's real worker now takes the same attempt and finishes it.
+    final = await wait_terminal(api, account, media["id"])
+    assert final["status"] == "completed" and final["attempts"] == 1

@@ -13,7 +13,7 @@ from reelay_core.db.session import make_engine, make_session_factory
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
-from reelay_worker.media.tasks import abort_stale_uploads, sweep_leases, transcode
+from reelay_worker.media.tasks import abort_stale_uploads, purge, sweep_leases, transcode
 from reelay_worker.resources import WorkerResources
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def make_worker_settings(settings: Settings) -> type:
             # max_tries=1: a crashed attempt is requeued by sweep_leases under a new attempt
             # number, so arq itself must not re-run the old one.
             func(transcode, name=jobs.TRANSCODE, timeout=settings.job_timeout_seconds, max_tries=1),
+            func(purge, name=jobs.PURGE, timeout=600, max_tries=3),
         ],
         "cron_jobs": [
             cron(

@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 TRANSCODE = "media.transcode"
 SWEEP_LEASES = "media.sweep_leases"
 ABORT_STALE_UPLOADS = "media.abort_stale_uploads"
+PURGE = "media.purge"
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -38,3 +39,9 @@ async def enqueue_transcode(
     # arq returns None when a job with this id exists or its result is kept: already queued.
     await redis.enqueue_job(TRANSCODE, str(media_id), attempt, _job_id=job_id, _defer_by=defer_by)
     return job_id
+
+
+async def schedule_purge(redis: ArqRedis, media_id: uuid.UUID | str, *, defer_by: float) -> None:
+    """Delete the objects of a deleted item once more, after its upload URLs have expired:
+    a presigned POST stays usable after DELETE and could otherwise leave an orphan behind."""
+    await redis.enqueue_job(PURGE, str(media_id), _job_id=f"purge:{media_id}", _defer_by=defer_by)

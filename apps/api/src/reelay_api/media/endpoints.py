@@ -257,6 +257,7 @@ def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
                 wait=service.ABORT_WAIT_SECONDS if was_processing else 0.1,
             )
             await service.delete(db, resources.storage, media)
+            await service.schedule_purge(resources.redis, resources.settings, media)
 
         @get(
             "/{media_id:uuid}/download",

@@ -16,6 +16,7 @@ from reelay_core.db import models as m
 from reelay_core.db.models import MediaStatus
 from reelay_core.events import MediaEventRecord
 from reelay_core.jobs import transcode_job_id
+from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,6 +140,17 @@ async def enqueue(redis: ArqRedis, media: m.Media) -> None:
 async def announce(redis: ArqRedis, record: MediaEventRecord | None) -> None:
     """Publish a committed event; if Redis fails, SSE clients still replay it from Postgres."""
     await events.publish_best_effort(redis, record)
+
+
+async def schedule_purge(redis: ArqRedis, settings: Settings, media: m.Media) -> None:
+    """Purge the prefix again once every upload URL given out for the item has expired."""
+    try:
+        await asyncio.wait_for(
+            jobs.schedule_purge(redis, media.id, defer_by=settings.presign_ttl_seconds + 60),
+            REDIS_TIMEOUT,
+        )
+    except Exception as exc:
+        log.warning("could not schedule the purge of deleted %s: %s", media.id, exc)
 
 
 async def delete(db: AsyncSession, storage: Storage, media: m.Media) -> None:

@@ -206,6 +206,15 @@ async def sweep_leases(ctx: dict[str, Any]) -> dict[str, int]:
     return {"requeued": requeued, "reenqueued": reenqueued}
 
 
+async def purge(ctx: dict[str, Any], media_id: str) -> int:
+    """Delete what is stored under a deleted item's prefix (see jobs.schedule_purge)."""
+    res: WorkerResources = ctx["res"]
+    async with res.sessions() as db:
+        if await db.get(m.Media, uuid.UUID(media_id)) is not None:
+            return 0  # not deleted after all: never touch a live item's objects
+    return await res.storage.delete_prefix(f"media/{media_id}/")
+
+
 async def abort_stale_uploads(ctx: dict[str, Any]) -> int:
     """Cancel uploads left unfinished past REELAY_STALE_UPLOAD_HOURS and delete their parts."""
     res: WorkerResources = ctx["res"]
