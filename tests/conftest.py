@@ -7,12 +7,11 @@ namespaced by media id, so tests never see each other's objects.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from reelay_cli.stack.embedded import EmbeddedServices, settings_env
+from reelay_cli.stack.embedded import EmbeddedServices
 from reelay_cli.stack.ports import Ports, free_port
 from reelay_core.settings import Settings
 from sqlalchemy import text
@@ -88,8 +87,3 @@ async def api(apps: AppProcesses, db_clean: None) -> AsyncIterator[httpx.AsyncCl
 @pytest.fixture(scope="session")
 def media_factory(tmp_path_factory: pytest.TempPathFactory) -> MediaFactory:
     return MediaFactory(tmp_path_factory.mktemp("media"))
-
-
-@pytest.fixture(scope="session")
-def child_env(stack_settings: Settings) -> dict[str, str]:
-    return {**os.environ, **settings_env(stack_settings)}

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
+import psutil
 from reelay_cli.stack.children import ChildProcess
-from reelay_cli.stack.embedded import settings_env
+from reelay_cli.stack.embedded import app_env
 from reelay_cli.stack.errors import StackError
 from reelay_cli.stack.supervisor import wait_ready
 from reelay_core.settings import Settings
+
+
+async def process_gone(pid: int, within: float = 5.0) -> bool:
+    """Exited; a zombie counts (once reparented, init reaps it when it gets to it)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 class FileSink:
@@ -27,7 +43,7 @@ class AppProcesses:
     def __init__(self, settings: Settings, log_dir: Path) -> None:
         self.settings = settings
         self.log_dir = log_dir
-        self.env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
+        self.env = app_env(settings)
         self.sink = FileSink(log_dir)
         self.api = ChildProcess("api", [sys.executable, "-m", "reelay_api"], self.env, self.sink)
         self.workers: list[ChildProcess] = []

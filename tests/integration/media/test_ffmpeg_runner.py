@@ -27,6 +27,8 @@ from reelay_worker.pipeline.errors import (
 )
 from reelay_worker.pipeline.ffmpeg_runner import check_outputs, run_ffmpeg, run_ffprobe
 
+from tests.support.processes import process_gone
+
 
 async def transcode(
     source: Path, out: Path, ffmpeg_bin: str, ffprobe_bin: str
@@ -73,20 +75,6 @@ def top_level_boxes(path: Path) -> list[str]:
                 break
             f.seek(size - 8, os.SEEK_CUR)
     return boxes
-
-
-async def gone(pid: int, within: float = 3.0) -> bool:
-    """Exited; a zombie counts (a grandchild waits for PID 1 to reap it)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while loop.time() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        await asyncio.sleep(0.02)
-    return False
 
 
 async def wait_for_file(path: Path, within: float = 5.0) -> str:
@@ -200,7 +188,7 @@ async def test_hanging_ffmpeg_is_killed_after_the_stall_timeout(fake_ffmpeg, tmp
         )
     assert 0.9 < loop.time() - started < 5
     assert not psutil.pid_exists(int(pid_file.read_text()))  # killed and reaped
-    assert await gone(int(child_file.read_text()))
+    assert await process_gone(int(child_file.read_text()), within=3.0)
 
 
 async def test_repeating_the_same_position_is_a_stall(fake_ffmpeg):
@@ -285,4 +273,4 @@ async def test_ffmpeg_dies_with_a_crashed_worker(fake_ffmpeg, tmp_path):
     pid = int(await wait_for_file(pid_file))
     worker.kill()
     await worker.wait()
-    assert await gone(pid)
+    assert await process_gone(pid, within=3.0)

@@ -216,19 +216,6 @@ def ffmpeg_children(worker: ChildProcess) -> list[psutil.Process]:
     return found
 
 
-async def gone(pid: int, within: float = 5.0) -> bool:
-    """Exited; a zombie counts (once reparented, init reaps it when it gets to it)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 def wait_started(apps: AppProcesses, worker: ChildProcess, timeout: float = 30) -> None:
     """Until the worker's start-up (database, storage, FFmpeg found) is done."""
     deadline = time.monotonic() + timeout

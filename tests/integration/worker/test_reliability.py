@@ -17,7 +17,6 @@ from tests.integration.worker.conftest import (
     eventually,
     expected_video_keys,
     ffmpeg_children,
-    gone,
     output_keys,
     start_worker,
     stop_worker,
@@ -27,6 +26,7 @@ from tests.integration.worker.conftest import (
 )
 from tests.support.client import register, upload_and_complete
 from tests.support.media import FFMPEG
+from tests.support.processes import process_gone
 
 SWEEP_PERIOD = 5  # media.sweep_leases runs every 5 s
 
@@ -55,7 +55,7 @@ async def test_job_of_a_killed_worker_completes_on_another_exactly_once(
         killed_at = time.monotonic()
 
         # PR_SET_PDEATHSIG: FFmpeg dies with its worker instead of encoding on for nobody.
-        assert await gone(ffmpeg.pid), "the killed worker's FFmpeg is still running"
+        assert await process_gone(ffmpeg.pid), "the killed worker's FFmpeg is still running"
         requeued = await wait_for(
             api, account, media_id, lambda m: m["attempts"] == 2, within=40, what="requeue"
         )
@@ -106,7 +106,7 @@ async def test_worker_stopping_gracefully_hands_its_job_back_at_once(
     stopped_at = time.monotonic()
     stop_worker(apps, leaving)  # SIGTERM, as a deploy or `reelay up` Ctrl-C sends
 
-    assert await gone(ffmpeg.pid)
+    assert await process_gone(ffmpeg.pid)
     requeued = await wait_for(
         api, account, media_id, lambda m: m["attempts"] == 2, within=10, what="hand-back"
     )
@@ -154,7 +154,7 @@ async def test_hanging_ffmpeg_is_killed_and_retried_with_backoff(
     assert media["status"] == "completed", media["error"]
     assert media["attempts"] == 3 and counter.read_text().strip() == "3"
     for pid in map(int, pids.read_text().split()):
-        assert await gone(pid), "a stalled FFmpeg was left running"
+        assert await process_gone(pid), "a stalled FFmpeg was left running"
 
     events = await stored_events(db_engine, media_id)
     assert "failed" not in [e.event for e in events]
@@ -189,7 +189,7 @@ async def test_cancel_mid_transcode_kills_ffmpeg_and_removes_temp_files(
     canceled = await api.post(f"/videos/{media_id}/cancel", headers=account.headers)
     assert canceled.status_code == 202, canceled.text
 
-    assert await gone(ffmpeg.pid), "FFmpeg survived the cancel"
+    assert await process_gone(ffmpeg.pid), "FFmpeg survived the cancel"
     assert await eventually(lambda: not any(temp.iterdir())), "temp files left behind"
     assert ffmpeg_children(worker) == []
     assert worker.exited() is None and psutil.Process(worker.pid).is_running()

@@ -30,10 +30,7 @@ STORAGE_UNREACHABLE = (
 def unavailable_dependency(exc: BaseException) -> str | None:
     if isinstance(exc, RedisConnectionError | RedisTimeoutError):
         return QUEUE
-    if isinstance(
-        exc,
-        EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError,
-    ):
+    if isinstance(exc, STORAGE_UNREACHABLE):
         return STORAGE
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)

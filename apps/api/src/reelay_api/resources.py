@@ -27,10 +27,6 @@ class Resources:
     hub: EventHub
 
 
-def resources_of(app: Litestar) -> Resources:
-    return app.state.resources
-
-
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings

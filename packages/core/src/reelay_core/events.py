@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_core.db import models as m
@@ -110,18 +110,3 @@ async def publish_best_effort(redis: Redis, record: MediaEventRecord | None) -> 
         log.warning("could not publish an event of %s: %r", record and record.media_id, exc)
         return False
     return True
-
-
-async def stored_after(
-    session: AsyncSession, media_id: uuid.UUID, after_seq: int
-) -> list[MediaEventRecord]:
-    rows = await session.execute(
-        select(m.MediaEvent, m.Media.owner_id)
-        .join(m.Media, m.Media.id == m.MediaEvent.media_id)
-        .where(m.MediaEvent.media_id == media_id, m.MediaEvent.seq > after_seq)
-        .order_by(m.MediaEvent.seq)
-    )
-    return [
-        MediaEventRecord(str(e.media_id), str(owner), e.seq, e.event, e.data)
-        for e, owner in rows.all()
-    ]

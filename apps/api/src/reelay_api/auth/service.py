@@ -7,7 +7,7 @@ import asyncio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from reelay_core.db import models as m
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +44,3 @@ async def authenticate(db: AsyncSession, email: str, password: str) -> m.User | 
     except (VerifyMismatchError, InvalidHashError):
         return None
     return user
-
-
-async def count_users(db: AsyncSession) -> int:
-    return int(await db.scalar(select(func.count()).select_from(m.User)) or 0)

@@ -106,6 +106,11 @@ def ensure_writable(data_dir: Path) -> None:
                 parent.chmod(mode | 0o001)
 
 
+def app_env(settings: Settings) -> dict[str, str]:
+    """The environment of the API and worker processes: ours, plus the resolved settings."""
+    return {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The settings as REELAY_* variables for child processes."""
     env: dict[str, str] = {}

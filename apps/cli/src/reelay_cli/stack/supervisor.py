@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -15,16 +14,16 @@ from rich.console import Console
 from rich.text import Text
 
 from reelay_cli.stack.children import ChildProcess
-from reelay_cli.stack.embedded import EmbeddedServices, Ports, settings_env
+from reelay_cli.stack.embedded import EmbeddedServices, app_env
 from reelay_cli.stack.errors import StackError
-from reelay_cli.stack.ports import port_is_free
+from reelay_cli.stack.ports import Ports, port_is_free
 
 # soft_wrap: an error stays one line whatever the terminal width.
 console = Console(stderr=True, soft_wrap=True)
 
 
 def app_processes(settings: Settings) -> list[ChildProcess]:
-    env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
+    env = app_env(settings)
     return [
         ChildProcess("api", [sys.executable, "-m", "reelay_api"], env),
         ChildProcess("worker", [sys.executable, "-m", "reelay_worker"], env),
