@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -134,6 +136,22 @@ def stop_up(proc: subprocess.Popen[str], sig: int) -> str:
     return output
 
 
+@contextmanager
+def running_up(command: list[str], base_url: str, stop_with: int) -> Iterator[list[str]]:
+    """`reelay up`, ready; stopped by signal on exit. Yields a list that receives its output,
+    and a failure inside the block carries that output (the API's traceback, say)."""
+    proc = start_up(command)
+    output: list[str] = []
+    try:
+        wait_ready(base_url, proc)
+        yield output
+    except BaseException as exc:
+        proc.send_signal(stop_with)
+        logs, _ = proc.communicate(timeout=90)
+        raise AssertionError(f"{exc}\n--- reelay up printed ---\n{logs}") from exc
+    output.append(stop_up(proc, stop_with))
+
+
 def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     api_port = free_port()
@@ -141,19 +159,13 @@ def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path)
     base_url = f"http://127.0.0.1:{api_port}"
     credentials = {"email": "first@example.com", "password": "long enough"}
 
-    first = start_up(command)
-    try:
-        wait_ready(base_url, first)
+    with running_up(command, base_url, signal.SIGINT) as output:
         assert httpx.post(f"{base_url}/auth/register", json=credentials).status_code == 201
         assert httpx.get(f"{base_url}/schema/openapi.json").status_code == 200
-    finally:
-        output = stop_up(first, signal.SIGINT)
-    assert "reelay is up" in output and f"{base_url}/schema" in output
+    assert "reelay is up" in output[0] and f"{base_url}/schema" in output[0]
     assert processes_using(data_dir) == [], "Ctrl-C leaves no process behind"
 
-    second = start_up(command)
-    try:
-        wait_ready(base_url, second)
+    with running_up(command, base_url, signal.SIGTERM):
         token = httpx.post(f"{base_url}/auth/token", json=credentials)
         assert token.status_code == 200, "the user registered before the restart can log in"
         me = httpx.get(
@@ -161,6 +173,4 @@ def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path)
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         )
         assert me.json()["email"] == credentials["email"]
-    finally:
-        stop_up(second, signal.SIGTERM)
     assert processes_using(data_dir) == []
