@@ -1,12 +1,13 @@
 """Session-wide real servers for the suite: embedded PostgreSQL, Valkey, SeaweedFS and FFmpeg.
 
 Started once on free ports in a temp dir (or as testcontainers with REELAY_TEST_DOCKER=1 when
-Docker answers). Each test that asks for `db_clean` starts from empty tables; storage keys are
-namespaced by media id, so tests never see each other's objects.
+Docker answers). The run keeps its objects under a key prefix of its own, so it can share a
+bucket; each test that asks for `clean_state` starts from empty tables and an empty prefix.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from reelay_cli.stack.embedded import EmbeddedServices
 from reelay_cli.stack.ports import Ports, free_port
 from reelay_core.settings import Settings
+from reelay_core.storage import Storage
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -35,7 +37,12 @@ TEST_OVERRIDES = {
 @pytest.fixture(scope="session")
 def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     data_dir = tmp_path_factory.mktemp("reelay-data")
-    base = Settings(data_dir=data_dir, api_port=free_port(), **TEST_OVERRIDES)
+    base = Settings(
+        data_dir=data_dir,
+        api_port=free_port(),
+        s3_key_prefix=f"test-run-{secrets.token_hex(4)}/",
+        **TEST_OVERRIDES,
+    )
     if docker_requested():
         with docker_settings(base) as settings:
             yield settings
@@ -64,9 +71,10 @@ def apps(
 
 
 @pytest.fixture
-async def db_clean(stack_settings: Settings) -> None:
-    """Empty tables. Locks are taken media first, as the worker does (update media, then insert
-    media_events), so a worker still finishing an earlier test's item cannot deadlock with us."""
+async def clean_state(stack_settings: Settings) -> None:
+    """Empty tables, then no objects under the run's key prefix. Locks are taken media first, as
+    the worker does (update media, then insert media_events), so a worker still finishing an
+    earlier test's item cannot deadlock with us."""
     engine = create_async_engine(str(stack_settings.database_url))
     try:
         async with engine.begin() as conn:
@@ -76,10 +84,12 @@ async def db_clean(stack_settings: Settings) -> None:
             await conn.execute(text("TRUNCATE media, media_events, users CASCADE"))
     finally:
         await engine.dispose()
+    async with Storage(stack_settings) as storage:
+        await storage.delete_prefix("")
 
 
 @pytest.fixture
-async def api(apps: AppProcesses, db_clean: None) -> AsyncIterator[httpx.AsyncClient]:
+async def api(apps: AppProcesses, clean_state: None) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=apps.base_url, timeout=30) as client:
         yield client
 

@@ -23,7 +23,7 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def cli(apps: AppProcesses, db_clean: None, tmp_path: Path) -> Cli:
+def cli(apps: AppProcesses, clean_state: None, tmp_path: Path) -> Cli:
     return Cli(tmp_path / "config")
 
 

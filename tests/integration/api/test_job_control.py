@@ -109,7 +109,4 @@ async def test_delete_of_an_unfinished_multipart_upload_aborts_it(
     upload = media["upload"]
     assert upload["method"] == "multipart"
     assert (await api.delete(f"/videos/{media['id']}", headers=alice.headers)).status_code == 204
-    uploads = await storage.internal.list_multipart_uploads(
-        Bucket=storage.bucket, Prefix=f"media/{media['id']}/"
-    )
-    assert uploads.get("Uploads", []) == []
+    assert await storage.open_multipart_uploads(f"media/{media['id']}/") == []

@@ -16,7 +16,7 @@ def closed_port() -> int:
         return probe.getsockname()[1]  # nothing listens once the socket is closed
 
 
-async def test_dead_storage_is_a_503_naming_it(stack_settings: Settings, db_clean: None) -> None:
+async def test_dead_storage_is_a_503_naming_it(stack_settings: Settings, clean_state: None) -> None:
     dead_s3 = f"http://127.0.0.1:{closed_port()}"
     async with serve_app(
         stack_settings, s3_endpoint_url=dead_s3, multipart_threshold_bytes=10

@@ -26,7 +26,7 @@ OUTAGE_SECONDS = 1.5
 
 @pytest.fixture
 def own_redis_stack(
-    stack_settings: Settings, db_clean: None, tmp_path: Path
+    stack_settings: Settings, clean_state: None, tmp_path: Path
 ) -> Iterator[tuple[EmbeddedValkey, AppProcesses]]:
     valkey = EmbeddedValkey(tmp_path / "valkey", free_port(), persist=True)
     valkey.start()

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         None, description="S3 endpoint clients reach; presigned URLs are signed for it."
     )
     s3_bucket: str = Field("reelay", description="Bucket for sources and outputs.")
+    s3_key_prefix: str = Field(
+        "",
+        description="Prefix of every object key (e.g. `staging/`): deployments can share a bucket.",
+        pattern=r"^([^/].*)?$",
+    )
     s3_region: str = Field("us-east-1", description="S3 region.")
     s3_access_key: str | None = Field(None, description="S3 access key. Embedded: generated.")
     s3_secret_key: str | None = Field(None, description="S3 secret key. Embedded: generated.")

@@ -15,7 +15,7 @@ END = "<!-- settings-table:end -->"
 
 def default_text(name: str) -> str:
     default = Settings.model_fields[name].default
-    if default is None:
+    if default is None or default == "":
         return "—"
     if isinstance(default, list):
         return f"`{json.dumps(default)}`"

@@ -46,6 +46,8 @@ class Storage:
         if not settings.s3_endpoint_url:
             raise ValueError("REELAY_S3_ENDPOINT_URL is not set")
         self.bucket = settings.s3_bucket
+        # Callers name objects `media/{id}/...`; the prefix lets deployments share a bucket.
+        self.key_prefix = settings.s3_key_prefix
         self._settings = settings
         self._stack = AsyncExitStack()
         self._session = aioboto3.Session(
@@ -88,7 +90,7 @@ class Storage:
         # use the form to write elsewhere or more than it declared.
         return await self.public.generate_presigned_post(
             Bucket=self.bucket,
-            Key=key,
+            Key=self._key(key),
             Fields={"Content-Type": content_type},
             Conditions=[
                 {"Content-Type": content_type},
@@ -99,7 +101,7 @@ class Storage:
 
     async def create_multipart(self, key: str, *, content_type: str) -> str:
         answer = await self.internal.create_multipart_upload(
-            Bucket=self.bucket, Key=key, ContentType=content_type
+            Bucket=self.bucket, Key=self._key(key), ContentType=content_type
         )
         return answer["UploadId"]
 
@@ -108,7 +110,7 @@ class Storage:
             "upload_part",
             Params={
                 "Bucket": self.bucket,
-                "Key": key,
+                "Key": self._key(key),
                 "UploadId": upload_id,
                 "PartNumber": part_number,
             },
@@ -123,7 +125,7 @@ class Storage:
         # small chunks; a BytesIO over bytes shares their buffer, so a part is held only once.
         answer = await self.internal.upload_part(
             Bucket=self.bucket,
-            Key=key,
+            Key=self._key(key),
             UploadId=upload_id,
             PartNumber=part_number,
             Body=io.BytesIO(body) if isinstance(body, bytes) else body,
@@ -136,7 +138,10 @@ class Storage:
         while True:
             try:
                 answer = await self.internal.list_parts(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    UploadId=upload_id,
+                    PartNumberMarker=marker,
                 )
             except ClientError as exc:
                 if error_code(exc) in {"NoSuchUpload", "404"}:
@@ -155,7 +160,7 @@ class Storage:
     ) -> None:
         await self.internal.complete_multipart_upload(
             Bucket=self.bucket,
-            Key=key,
+            Key=self._key(key),
             UploadId=upload_id,
             MultipartUpload={
                 "Parts": [
@@ -167,7 +172,7 @@ class Storage:
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         try:
             await self.internal.abort_multipart_upload(
-                Bucket=self.bucket, Key=key, UploadId=upload_id
+                Bucket=self.bucket, Key=self._key(key), UploadId=upload_id
             )
         except ClientError as exc:
             if error_code(exc) not in {"NoSuchUpload", "404"}:
@@ -177,7 +182,7 @@ class Storage:
     async def object_size(self, key: str) -> int | None:
         """Size of the stored object, or None when there is none."""
         try:
-            answer = await self.internal.head_object(Bucket=self.bucket, Key=key)
+            answer = await self.internal.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
                 return None
@@ -185,7 +190,7 @@ class Storage:
         return int(answer["ContentLength"])
 
     async def presign_get(self, key: str, *, expires: int, download_name: str | None = None) -> str:
-        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
         if download_name:
             params["ResponseContentDisposition"] = content_disposition(download_name)
         return await self.public.generate_presigned_url(
@@ -194,14 +199,14 @@ class Storage:
 
     async def upload_file(self, path: Path, key: str, *, content_type: str) -> None:
         await self.internal.upload_file(
-            str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}
+            str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
         )
 
     async def download_file(self, key: str, path: Path) -> None:
-        await self.internal.download_file(self.bucket, key, str(path))
+        await self.internal.download_file(self.bucket, self._key(key), str(path))
 
     async def get_bytes(self, key: str) -> bytes:
-        answer = await self.internal.get_object(Bucket=self.bucket, Key=key)
+        answer = await self.internal.get_object(Bucket=self.bucket, Key=self._key(key))
         async with answer["Body"] as body:
             return await body.read()
 
@@ -209,7 +214,7 @@ class Storage:
         """Delete every object under `prefix`; returns how many were deleted."""
         deleted = 0
         paginator = self.internal.get_paginator("list_objects_v2")
-        async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
             keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
             if keys:
                 await self.internal.delete_objects(
@@ -221,9 +226,23 @@ class Storage:
     async def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         paginator = self.internal.get_paginator("list_objects_v2")
-        async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-            keys += [o["Key"] for o in page.get("Contents", [])]
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            keys += [o["Key"].removeprefix(self.key_prefix) for o in page.get("Contents", [])]
         return keys
+
+    async def open_multipart_uploads(self, prefix: str) -> list[tuple[str, str]]:
+        """(key, upload id) of each multipart upload under `prefix` not completed or aborted."""
+        found: list[tuple[str, str]] = []
+        paginator = self.internal.get_paginator("list_multipart_uploads")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            found += [
+                (u["Key"].removeprefix(self.key_prefix), u["UploadId"])
+                for u in page.get("Uploads", [])
+            ]
+        return found
+
+    def _key(self, key: str) -> str:
+        return self.key_prefix + key
 
 
 def error_code(exc: ClientError) -> str:
