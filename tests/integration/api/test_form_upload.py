@@ -19,7 +19,7 @@ from tests.support.processes import AppProcesses
 
 async def open_uploads(storage: Storage) -> set[str]:
     """Multipart uploads storage still holds: a refused upload must leave none behind."""
-    return {upload_id for _, upload_id in await storage.open_multipart_uploads("media/")}
+    return {upload.upload_id for upload in await storage.open_multipart_uploads("media/")}
 
 
 async def test_a_form_upload_is_stored_and_queued(

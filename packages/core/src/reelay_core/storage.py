@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -32,6 +33,15 @@ class StorageError(Exception):
 
 class UploadNotFound(Exception):
     """Storage has no multipart upload with this id: assembled already, aborted or expired."""
+
+
+@dataclass(frozen=True)
+class OpenUpload:
+    """A multipart upload storage holds that was neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
 
 
 @dataclass(frozen=True)
@@ -230,13 +240,12 @@ class Storage:
             keys += [o["Key"].removeprefix(self.key_prefix) for o in page.get("Contents", [])]
         return keys
 
-    async def open_multipart_uploads(self, prefix: str) -> list[tuple[str, str]]:
-        """(key, upload id) of each multipart upload under `prefix` not completed or aborted."""
-        found: list[tuple[str, str]] = []
+    async def open_multipart_uploads(self, prefix: str) -> list[OpenUpload]:
+        found: list[OpenUpload] = []
         paginator = self.internal.get_paginator("list_multipart_uploads")
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
             found += [
-                (u["Key"].removeprefix(self.key_prefix), u["UploadId"])
+                OpenUpload(u["Key"].removeprefix(self.key_prefix), u["UploadId"], u["Initiated"])
                 for u in page.get("Uploads", [])
             ]
         return found

@@ -252,4 +252,20 @@ async def abort_stale_uploads(ctx: dict[str, Any]) -> int:
         await res.storage.delete_prefix(f"media/{media.id}/")
         await events.publish_best_effort(res.redis, record)
         expired += 1
+    await abort_orphaned_uploads(res, cutoff)
     return expired
+
+
+async def abort_orphaned_uploads(res: WorkerResources, cutoff: datetime) -> None:
+    """Abort multipart uploads no item will complete (an API that died mid-upload, an abort that
+    failed). No upload may stay open past the cutoff: items older than it were just canceled, so
+    any upload older than it is dead, whether an item knows of it or not."""
+    orphans = [
+        upload
+        for upload in await res.storage.open_multipart_uploads("media/")
+        if upload.initiated < cutoff
+    ]
+    for upload in orphans:
+        await res.storage.abort_multipart(upload.key, upload.upload_id)
+    if orphans:
+        log.info("aborted %d multipart uploads no item owns", len(orphans))
