@@ -176,7 +176,11 @@ async def test_resumable_multipart_upload(
         assert created.status_code == 201, created.text
         media, upload = created.json(), created.json()["upload"]
         assert upload["method"] == "multipart" and upload["part_size"] == 5 * MIB
-        assert [p["part_number"] for p in upload["parts"]] == [1, 2, 3]
+        assert [(p["part_number"], p["size"]) for p in upload["parts"]] == [
+            (1, 5 * MIB),
+            (2, 5 * MIB),
+            (3, len(data) - 10 * MIB),
+        ]
 
         first = await put_parts(upload, data, [1])  # ...and then the connection drops
         resumed = await app.post(f"/videos/{media['id']}/parts", headers=alice.headers)
@@ -206,6 +210,25 @@ async def test_resumable_multipart_upload(
         )
     key = next(k for k in await storage.list_keys(f"media/{media['id']}/") if "/source" in k)
     assert await storage.get_bytes(key) == data
+
+
+async def test_a_part_url_stores_exactly_its_size(
+    alice: Account, stack_settings: Settings, storage: Storage
+) -> None:
+    async with serve_app(
+        stack_settings, multipart_threshold_bytes=6 * MIB, multipart_part_bytes=5 * MIB
+    ) as app:
+        created = await app.post("/videos", json=media_body(size=11 * MIB), headers=alice.headers)
+        media, upload = created.json(), created.json()["upload"]
+    first, last = upload["parts"][0]["url"], upload["parts"][2]["url"]
+    async with httpx.AsyncClient(timeout=60) as client:
+        # A client parking more than it declared, or sending a short part, is refused.
+        for url, size in [(first, 64 * MIB), (first, 5 * MIB - 1), (last, 1 * MIB + 1)]:
+            refused = await client.put(url, content=bytes(size))
+            assert refused.status_code == 403, (size, refused.text)
+        assert (await client.put(last, content=bytes(1 * MIB))).status_code == 200
+    stored = await storage.list_parts(f"media/{media['id']}/source.mp4", upload["upload_id"])
+    assert [(p.part_number, p.size) for p in stored] == [(3, 1 * MIB)]
 
 
 async def test_parts_of_a_presigned_post_upload_is_409(

@@ -115,7 +115,11 @@ class Storage:
         )
         return answer["UploadId"]
 
-    async def presign_part(self, key: str, upload_id: str, part_number: int, expires: int) -> str:
+    async def presign_part(
+        self, key: str, upload_id: str, part_number: int, *, size: int, expires: int
+    ) -> str:
+        # Content-Length is signed: the URL stores exactly `size` bytes, so a client cannot park
+        # parts larger than the item it declared.
         return await self.public.generate_presigned_url(
             "upload_part",
             Params={
@@ -123,6 +127,7 @@ class Storage:
                 "Key": self._key(key),
                 "UploadId": upload_id,
                 "PartNumber": part_number,
+                "ContentLength": size,
             },
             ExpiresIn=expires,
         )

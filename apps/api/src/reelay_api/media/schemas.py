@@ -170,6 +170,7 @@ class PresignedPost(BaseModel):
 
 class PartUrl(BaseModel):
     part_number: Annotated[int, Field(examples=[1])]
+    size: Annotated[int, Field(examples=[16777216], description="Exact bytes this URL accepts.")]
     url: Annotated[
         str,
         Field(

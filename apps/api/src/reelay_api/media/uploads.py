@@ -144,14 +144,15 @@ async def presign_parts(
     storage: Storage, settings: Settings, media: m.Media, numbers: range | list[int]
 ) -> list[PartUrl]:
     assert media.upload_id
-    ttl = settings.presign_ttl_seconds
-    return [
-        PartUrl(
-            part_number=n,
-            url=await storage.presign_part(media.source_key, media.upload_id, n, ttl),
+    part_size = part_size_for(media.size, settings.multipart_part_bytes)
+    urls = []
+    for n in numbers:
+        size = min(part_size, media.size - (n - 1) * part_size)  # the last part is the rest
+        url = await storage.presign_part(
+            media.source_key, media.upload_id, n, size=size, expires=settings.presign_ttl_seconds
         )
-        for n in numbers
-    ]
+        urls.append(PartUrl(part_number=n, size=size, url=url))
+    return urls
 
 
 async def resume_parts(storage: Storage, settings: Settings, media: m.Media) -> ResumeParts:
