@@ -18,6 +18,7 @@ from reelay_api.health import healthz, metrics, readyz
 from reelay_api.media.endpoints import make_media_controller
 from reelay_api.problems import EXCEPTION_HANDLERS
 from reelay_api.resources import lifespan
+from reelay_api.web import web_routes
 
 MEDIA_PATHS = {MediaKind.VIDEO: "/videos", MediaKind.IMAGE: "/images"}
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             make_auth_controller(settings, jwt_auth),
             *media_routes,
             user_event_stream,
+            *web_routes(settings),
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

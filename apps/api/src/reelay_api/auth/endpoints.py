@@ -71,6 +71,12 @@ def make_auth_controller(settings: Settings, jwt_auth: JWTCookieAuth) -> type[Co
             )
             return Response(TokenOut(access_token=token, expires_in=ttl), cookies=[cookie])
 
+        @post("/logout", status_code=204, summary="End the browser session: drop the cookie")
+        async def logout(self) -> Response[None]:
+            response = Response(None, status_code=204)
+            response.delete_cookie(jwt_auth.key, path="/")
+            return response
+
         @get("/me", summary="The caller's account", responses=problem_docs(401))
         async def me(self, user: CurrentUser) -> UserOut:
             return UserOut(id=str(user.id), email=user.email)

@@ -16,6 +16,8 @@ PUBLIC_PATHS = [
     "^/$",
     "^/auth/register",
     "^/auth/token",
+    "^/auth/logout",
+    "^/static/",
     "^/healthz",
     "^/readyz",
     "^/metrics",

@@ -103,6 +103,7 @@ def print_urls(settings: Settings) -> None:
     base = settings.api_base_url
     console.print(
         "\n[bold green]reelay is up[/]\n"
+        f"  Web page  {base}/\n"
         f"  API       {base}\n"
         f"  API docs  {base}/schema\n"
         f"  S3        {settings.s3_public_endpoint_url or settings.s3_endpoint_url}\n"

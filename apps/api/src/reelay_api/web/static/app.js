@@ -1,0 +1,210 @@
+// reelay's page: sign in, upload with progress, watch every item live, play the results.
+// Talks to the public API only, with the HttpOnly session cookie that POST /auth/token sets.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const items = new Map(); // media id -> media object, as the API last described it
+const PATHS = { video: "/videos", image: "/images" };
+const TERMINAL = new Set(["completed", "failed", "canceled"]);
+let events = null;
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw new Error(data?.detail || `${method} ${path}: ${response.status}`);
+  return data;
+}
+
+// -- signing in ---------------------------------------------------------------------------
+
+async function start() {
+  try {
+    showLibrary(await api("GET", "/auth/me"));
+  } catch {
+    showLogin();
+  }
+}
+
+function showLogin() {
+  events?.close();
+  items.clear();
+  $("#items").replaceChildren();
+  $("#who").hidden = $("#library").hidden = true;
+  $("#login").hidden = false;
+}
+
+async function showLibrary(user) {
+  $("#who-email").textContent = user.email;
+  $("#who").hidden = $("#library").hidden = false;
+  $("#login").hidden = true;
+  await loadItems();
+  listen();
+}
+
+$("#login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const credentials = { email: form.get("email"), password: form.get("password") };
+  $("#login-error").textContent = "";
+  try {
+    if (event.submitter?.value === "register") await api("POST", "/auth/register", credentials);
+    await api("POST", "/auth/token", credentials);
+    showLibrary(await api("GET", "/auth/me"));
+  } catch (error) {
+    $("#login-error").textContent = error.message;
+  }
+});
+
+$("#logout").addEventListener("click", async () => {
+  await api("POST", "/auth/logout");
+  showLogin();
+});
+
+// -- the list -------------------------------------------------------------------------------
+
+async function loadItems() {
+  const pages = await Promise.all(
+    Object.values(PATHS).map((path) => api("GET", `${path}?limit=50`)),
+  );
+  items.clear();
+  for (const media of pages.flatMap((page) => page.items)) items.set(media.id, media);
+  render();
+}
+
+function render() {
+  const newestFirst = [...items.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+  $("#items").replaceChildren(...newestFirst.map(card));
+}
+
+function card(media) {
+  const node = $("#item").content.firstElementChild.cloneNode(true);
+  const base = `${PATHS[media.kind]}/${media.id}`;
+  node.dataset.id = media.id;
+  node.dataset.status = media.status;
+  node.querySelector(".filename").textContent = media.filename;
+  node.querySelector(".status").textContent = describe(media);
+  const bar = node.querySelector("progress");
+  bar.value = media.progress ?? 0;
+  bar.hidden = TERMINAL.has(media.status);
+  node.querySelector(".error").textContent = media.error?.message ?? "";
+  if (media.status === "completed") {
+    node.querySelector(".preview").append(preview(media, base));
+    const download = node.querySelector(".download");
+    download.href = `${base}/download?rendition=${media.kind === "video" ? "mp4" : largest(media)}`;
+    download.hidden = false;
+  }
+  node.querySelector(".delete").addEventListener("click", async () => {
+    await api("DELETE", base);
+    items.delete(media.id);
+    render();
+  });
+  return node;
+}
+
+function describe(media) {
+  if (media.status === "queued" && media.queue_position) {
+    return `queued, ${media.queue_position} ahead`;
+  }
+  if (media.status !== "processing") return media.status.replace("_", " ");
+  const eta = media.eta_seconds == null ? "" : `, about ${Math.ceil(media.eta_seconds)} s left`;
+  return `${media.stage ?? "processing"} ${Math.floor(media.progress ?? 0)}%${eta}`;
+}
+
+function preview(media, base) {
+  if (media.kind === "image") {
+    const image = document.createElement("img");
+    image.src = `${base}/download?rendition=${largest(media)}`;
+    image.alt = media.filename;
+    return image;
+  }
+  const video = document.createElement("video");
+  video.controls = true;
+  video.preload = "none";
+  video.poster = `${base}/download?rendition=poster`;
+  video.src = `${base}/download?rendition=mp4`;
+  return video;
+}
+
+function largest(media) {
+  return [...media.outputs].sort((a, b) => (b.width ?? 0) - (a.width ?? 0))[0].name;
+}
+
+// -- live updates ---------------------------------------------------------------------------
+
+function listen() {
+  events?.close();
+  events = new EventSource("/events");
+  events.onopen = () => ($("#live").textContent = "Live: updates appear as they happen.");
+  events.onerror = () => ($("#live").textContent = "Reconnecting to live updates…");
+  for (const name of ["status", "progress"]) {
+    events.addEventListener(name, (event) => update(JSON.parse(event.data)));
+  }
+  for (const name of TERMINAL) {
+    // The final state carries outputs and errors: fetch the whole item once.
+    events.addEventListener(name, (event) => refresh(JSON.parse(event.data).media_id));
+  }
+  events.addEventListener("resync", () => loadItems());
+}
+
+function update(data) {
+  const media = items.get(data.media_id);
+  if (!media) return refresh(data.media_id);
+  Object.assign(media, data);
+  render();
+}
+
+async function refresh(id) {
+  for (const path of Object.values(PATHS)) {
+    try {
+      items.set(id, await api("GET", `${path}/${id}`));
+      return render();
+    } catch {
+      // not this kind (404); try the other
+    }
+  }
+}
+
+// -- uploading ------------------------------------------------------------------------------
+
+$("#upload").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const file = $("#file").files[0];
+  const path = file.type.startsWith("image/") ? PATHS.image : PATHS.video;
+  const bar = $("#upload-progress");
+  const status = $("#upload-status");
+  const body = new FormData();
+  body.append("file", file);
+
+  // XMLHttpRequest, not fetch: only it reports upload progress.
+  const request = new XMLHttpRequest();
+  request.open("POST", `${path}/upload`);
+  request.responseType = "json";
+  request.upload.onprogress = (progress) => {
+    bar.value = progress.lengthComputable ? (100 * progress.loaded) / progress.total : 0;
+  };
+  request.onload = () => {
+    bar.hidden = true;
+    if (request.status !== 202) {
+      status.textContent = request.response?.detail ?? `Upload failed (${request.status})`;
+      return;
+    }
+    status.textContent = `${file.name} uploaded.`;
+    items.set(request.response.id, request.response);
+    render();
+    event.target.reset();
+  };
+  request.onerror = () => {
+    bar.hidden = true;
+    status.textContent = "Upload failed: the connection was lost.";
+  };
+  bar.value = 0;
+  bar.hidden = false;
+  status.textContent = `Uploading ${file.name}…`;
+  request.send(body);
+});
+
+start();
