@@ -81,6 +81,14 @@ async def test_upload_watch_live_and_play_a_video(page: Page, media_factory: Med
     download = re.compile(r"^/videos/[0-9a-f-]{36}/download\?rendition=mp4$")
     await expect(card.locator(".download")).to_have_attribute("href", download)
 
+    # Another item's progress must not rebuild this card: a playing video would stop.
+    await video.evaluate("v => { v.keptAcrossUpdates = true; }")
+    picture = media_factory.image(width=320, height=240, fmt="png")
+    await upload(page, picture)
+    other = page.locator(".item", has_text=picture.name)
+    await expect(other).to_have_attribute("data-status", "completed", timeout=60_000)
+    assert await video.evaluate("v => v.keptAcrossUpdates === true")
+
 
 async def test_images_show_and_bad_files_say_why(page: Page, media_factory: MediaFactory) -> None:
     await sign_up(page, "pictures@example.com")

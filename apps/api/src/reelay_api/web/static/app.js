@@ -75,15 +75,37 @@ async function loadItems() {
   render();
 }
 
+// Only cards whose item changed are rebuilt, and cards move only when the order changes:
+// a video that is playing keeps playing while other items report progress.
 function render() {
+  const list = $("#items");
+  const shown = new Map([...list.children].map((node) => [node.dataset.id, node]));
+  for (const [id, node] of shown) if (!items.has(id)) node.remove();
   const newestFirst = [...items.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
-  $("#items").replaceChildren(...newestFirst.map(card));
+  let previous = null;
+  for (const media of newestFirst) {
+    let node = shown.get(media.id);
+    if (node?.dataset.version !== versionOf(media)) {
+      const fresh = card(media);
+      node?.replaceWith(fresh);
+      node = fresh;
+    }
+    const slot = previous ? previous.nextElementSibling : list.firstElementChild;
+    if (slot !== node) list.insertBefore(node, slot);
+    previous = node;
+  }
+}
+
+function versionOf(media) {
+  const { status, progress, stage, eta_seconds, queue_position, error, outputs } = media;
+  return JSON.stringify([status, progress, stage, eta_seconds, queue_position, error, outputs]);
 }
 
 function card(media) {
   const node = $("#item").content.firstElementChild.cloneNode(true);
   const base = `${PATHS[media.kind]}/${media.id}`;
   node.dataset.id = media.id;
+  node.dataset.version = versionOf(media);
   node.dataset.status = media.status;
   node.querySelector(".filename").textContent = media.filename;
   node.querySelector(".status").textContent = describe(media);
