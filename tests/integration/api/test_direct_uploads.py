@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.support.api_server import serve_app
 from tests.support.api_uploads import MIB, assert_problem, media_body, put_parts
 from tests.support.client import Account, create_media, post_form
+
+
+def small_parts(settings: Settings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """An API that goes multipart above 6 MiB in 5 MiB parts, so multipart tests stay small."""
+    return serve_app(settings, multipart_threshold_bytes=6 * MIB, multipart_part_bytes=5 * MIB)
+
+
+async def create_multipart(
+    app: httpx.AsyncClient, account: Account, size: int
+) -> tuple[dict, dict]:
+    created = await app.post("/videos", json=media_body(size=size), headers=account.headers)
+    assert created.status_code == 201, created.text
+    return created.json(), created.json()["upload"]
 
 
 def policy_of(upload: dict) -> dict:
@@ -169,12 +183,8 @@ async def test_resumable_multipart_upload(
     api: httpx.AsyncClient, alice: Account, stack_settings: Settings, storage: Storage
 ) -> None:
     data = bytes(range(256)) * (11 * MIB // 256)  # 11 MiB: parts of 5, 5 and 1 MiB
-    async with serve_app(
-        stack_settings, multipart_threshold_bytes=6 * MIB, multipart_part_bytes=5 * MIB
-    ) as app:
-        created = await app.post("/videos", json=media_body(size=len(data)), headers=alice.headers)
-        assert created.status_code == 201, created.text
-        media, upload = created.json(), created.json()["upload"]
+    async with small_parts(stack_settings) as app:
+        media, upload = await create_multipart(app, alice, len(data))
         assert upload["method"] == "multipart" and upload["part_size"] == 5 * MIB
         assert [(p["part_number"], p["size"]) for p in upload["parts"]] == [
             (1, 5 * MIB),
@@ -215,11 +225,8 @@ async def test_resumable_multipart_upload(
 async def test_a_part_url_stores_exactly_its_size(
     alice: Account, stack_settings: Settings, storage: Storage
 ) -> None:
-    async with serve_app(
-        stack_settings, multipart_threshold_bytes=6 * MIB, multipart_part_bytes=5 * MIB
-    ) as app:
-        created = await app.post("/videos", json=media_body(size=11 * MIB), headers=alice.headers)
-        media, upload = created.json(), created.json()["upload"]
+    async with small_parts(stack_settings) as app:
+        media, upload = await create_multipart(app, alice, 11 * MIB)
     first, last = upload["parts"][0]["url"], upload["parts"][2]["url"]
     async with httpx.AsyncClient(timeout=60) as client:
         # A client parking more than it declared, or sending a short part, is refused.
@@ -284,11 +291,8 @@ async def test_uploads_left_unfinished_are_aborted_by_the_periodic_task(
 async def test_a_multipart_upload_storage_no_longer_holds_is_a_clear_409(
     alice: Account, stack_settings: Settings, storage: Storage
 ) -> None:
-    async with serve_app(
-        stack_settings, multipart_threshold_bytes=6 * MIB, multipart_part_bytes=5 * MIB
-    ) as app:
-        created = await app.post("/videos", json=media_body(size=11 * MIB), headers=alice.headers)
-        media, upload = created.json(), created.json()["upload"]
+    async with small_parts(stack_settings) as app:
+        media, upload = await create_multipart(app, alice, 11 * MIB)
         # Storage forgets it (an expiry rule, an operator): our row still names it.
         await storage.abort_multipart(f"media/{media['id']}/source.mp4", upload["upload_id"])
 
