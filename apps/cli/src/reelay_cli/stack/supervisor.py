@@ -52,8 +52,9 @@ def run_up(settings: Settings, ports: Ports) -> int:
     def request_stop(signum: int, _frame: object) -> None:
         stop_requested.set()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    # SIGHUP: the terminal running us was closed. Stop as cleanly as on Ctrl-C.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, request_stop)
 
     services = EmbeddedServices(settings, ports)
     children: list[ChildProcess] = []
