@@ -24,10 +24,12 @@ def web_routes(settings: Settings) -> list[ControllerRouterHandler]:
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     )
 
+    page = (STATIC / "index.html").read_bytes()
+
     @get("/", include_in_schema=False, sync_to_thread=False)
     def index() -> Response[bytes]:
         return Response(
-            (STATIC / "index.html").read_bytes(),
+            page,
             media_type="text/html",
             headers={"Content-Security-Policy": policy, "Cache-Control": "no-cache"},
         )
