@@ -70,8 +70,14 @@ def apps(
         processes.stop()
 
 
+@pytest.fixture(scope="session")
+async def storage(stack_settings: Settings) -> AsyncIterator[Storage]:
+    async with Storage(stack_settings) as opened:
+        yield opened
+
+
 @pytest.fixture
-async def clean_state(stack_settings: Settings) -> None:
+async def clean_state(stack_settings: Settings, storage: Storage) -> None:
     """Empty tables, then no objects under the run's key prefix. Locks are taken media first, as
     the worker does (update media, then insert media_events), so a worker still finishing an
     earlier test's item cannot deadlock with us."""
@@ -84,8 +90,7 @@ async def clean_state(stack_settings: Settings) -> None:
             await conn.execute(text("TRUNCATE media, media_events, users CASCADE"))
     finally:
         await engine.dispose()
-    async with Storage(stack_settings) as storage:
-        await storage.delete_prefix("")
+    await storage.delete_prefix("")
 
 
 @pytest.fixture

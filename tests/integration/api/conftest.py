@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from reelay_core.settings import Settings
-from reelay_core.storage import Storage
 
 from tests.support.client import Account, register
 from tests.support.media import MediaFactory
@@ -30,12 +27,6 @@ async def alice(api: httpx.AsyncClient) -> Account:
 @pytest.fixture
 async def bob(api: httpx.AsyncClient) -> Account:
     return await bearer_account(api)
-
-
-@pytest.fixture(scope="session")
-async def storage(stack_settings: Settings) -> AsyncIterator[Storage]:
-    async with Storage(stack_settings) as client:
-        yield client
 
 
 @pytest.fixture(scope="session")

@@ -90,13 +90,7 @@ def _ffmpeg_env() -> dict[str, str]:
     return subprocess_env()
 
 
-# -- storage and database --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-async def storage(stack_settings: Settings) -> AsyncIterator[Storage]:
-    async with Storage(stack_settings) as opened:
-        yield opened
+# -- database --------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
