@@ -180,7 +180,9 @@ function update(data) {
 }
 
 async function refresh(id) {
-  for (const path of Object.values(PATHS)) {
+  // Events do not say the kind: a known item's is known, a new one may be either.
+  const known = items.get(id);
+  for (const path of known ? [PATHS[known.kind]] : Object.values(PATHS)) {
     try {
       items.set(id, await api("GET", `${path}/${id}`));
       return render();
