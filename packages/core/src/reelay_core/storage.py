@@ -11,16 +11,20 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import quote
 
 import aioboto3
-from botocore.config import Config
+from aiobotocore.config import AioConfig
 from botocore.exceptions import ClientError
 
 from reelay_core.settings import Settings
 
-BOTO_CONFIG = Config(
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_s3.type_defs import ObjectIdentifierTypeDef
+
+BOTO_CONFIG = AioConfig(
     signature_version="s3v4",
     s3={"addressing_style": "path"},
     retries={"max_attempts": 3, "mode": "standard"},
@@ -65,8 +69,8 @@ class Storage:
             aws_secret_access_key=settings.s3_secret_key,
             region_name=settings.s3_region,
         )
-        self.internal: Any = None
-        self.public: Any = None
+        self.internal: S3Client
+        self.public: S3Client
 
     async def __aenter__(self) -> Storage:
         endpoint = self._settings.s3_endpoint_url
@@ -133,17 +137,18 @@ class Storage:
         )
 
     async def upload_part(
-        self, key: str, upload_id: str, part_number: int, body: bytes | BinaryIO
+        self, key: str, upload_id: str, part_number: int, body: bytes | BinaryIO | io.RawIOBase
     ) -> str:
         """Store one part of a multipart upload from bytes or a seekable file; returns its ETag."""
         # botocore copies a bytes body whole (to add its checksum trailer) but reads a file in
         # small chunks; a BytesIO over bytes shares their buffer, so a part is held only once.
+        # botocore only reads, seeks and tells, which a RawIOBase does as well as a BinaryIO.
         answer = await self.internal.upload_part(
             Bucket=self.bucket,
             Key=self._key(key),
             UploadId=upload_id,
             PartNumber=part_number,
-            Body=io.BytesIO(body) if isinstance(body, bytes) else body,
+            Body=io.BytesIO(body) if isinstance(body, bytes) else cast("BinaryIO", body),
         )
         return answer["ETag"].strip('"')
 
@@ -230,7 +235,9 @@ class Storage:
         deleted = 0
         paginator = self.internal.get_paginator("list_objects_v2")
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            keys: list[ObjectIdentifierTypeDef] = [
+                {"Key": o["Key"]} for o in page.get("Contents", [])
+            ]
             if keys:
                 await self.internal.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
