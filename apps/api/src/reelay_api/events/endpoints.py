@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from litestar import Request, get
+from litestar.datastructures import State
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, HeaderParameter
 from litestar.types import ASGIApp
 from reelay_core.db import models as m
@@ -32,10 +34,13 @@ EVENTS_DOC = "Server-Sent Events; see shared/API.md. Resume with Last-Event-ID o
 SEND_TIMEOUT_SECONDS = 30
 
 
-def event_source(content: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
-    return EventSourceResponse(
+def event_source(content: AsyncIterator[ServerSentEvent]) -> ASGIApp:
+    response = EventSourceResponse(
         content, headers=SSE_HEADERS, ping=HEARTBEAT_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS
     )
+    # An ASGI app either way; sse-starlette only spells scope and messages as Starlette's
+    # plain mappings where Litestar uses TypedDicts.
+    return cast("ASGIApp", response)
 
 
 def resume_point(header: str | None, query: int | None) -> int | None:
@@ -47,7 +52,7 @@ def resume_point(header: str | None, query: int | None) -> int | None:
         return None
 
 
-def make_media_events_handler(kind: MediaKind, path: str):
+def make_media_events_handler(kind: MediaKind, path: str) -> HTTPRouteHandler:
     @get(
         f"{path}/{{media_id:uuid}}/events",
         media_type="text/event-stream",
@@ -57,7 +62,7 @@ def make_media_events_handler(kind: MediaKind, path: str):
         tags=[path.strip("/")],
     )
     async def media_event_stream(
-        request: Request[AuthUser, object, object],
+        request: Request[AuthUser, Any, State],
         media_id: FromPath[uuid.UUID],
         resources: AppResources,
         last_event_id_header: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
@@ -90,6 +95,6 @@ def make_media_events_handler(kind: MediaKind, path: str):
     tags=["events"],
 )
 async def user_event_stream(
-    request: Request[AuthUser, object, object], resources: AppResources
+    request: Request[AuthUser, Any, State], resources: AppResources
 ) -> ASGIApp:
     return event_source(user_events(resources, request.user.id))
