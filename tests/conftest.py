@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from reelay_cli.stack.embedded import EmbeddedServices
-from reelay_cli.stack.ports import Ports, free_port
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
+from reelay_stack.embedded import EmbeddedServices
+from reelay_stack.ports import Ports, free_port
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 

@@ -11,8 +11,8 @@ import pytest
 from reelay_cli.client.api import ReelayClient
 from reelay_cli.client.config import Config
 from reelay_cli.client.upload import ResumeState, put_part
-from reelay_cli.stack.ports import free_port
 from reelay_core.settings import Settings
+from reelay_stack.ports import free_port
 
 from tests.support.cli_runner import Cli
 from tests.support.media import MediaFactory, probe

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from reelay_cli.stack.ports import free_port
+from reelay_stack.ports import free_port
 
 REELAY = str(Path(sys.executable).parent / "reelay")
 pytestmark = pytest.mark.e2e

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import uvicorn
 from reelay_api.app import create_app
-from reelay_cli.stack.ports import free_port
 from reelay_core.settings import Settings
+from reelay_stack.ports import free_port
 
 
 @asynccontextmanager

@@ -7,9 +7,9 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from reelay_cli.stack.embedded import ensure_bucket
 from reelay_core.db import migrate
 from reelay_core.settings import Settings
+from reelay_stack.embedded import ensure_bucket
 
 
 def docker_requested() -> bool:

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import psutil
-from reelay_cli.stack.children import ChildProcess
-from reelay_cli.stack.embedded import app_env
-from reelay_cli.stack.errors import StackError
-from reelay_cli.stack.supervisor import wait_ready
 from reelay_core.settings import Settings
+from reelay_stack.children import ChildProcess
+from reelay_stack.embedded import app_env
+from reelay_stack.errors import StackError
+from reelay_stack.supervisor import wait_ready
 
 
 async def process_gone(pid: int, within: float = 5.0) -> bool:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reelay_cli.stack.ports import free_port
-from reelay_cli.stack.servers import EmbeddedValkey
 from reelay_core.settings import Settings
+from reelay_stack.ports import free_port
+from reelay_stack.servers import EmbeddedValkey
 
 from tests.integration.events.sse import Message, messages, metric
 from tests.support.client import Account, register, upload_and_complete

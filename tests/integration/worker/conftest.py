@@ -20,12 +20,12 @@ import httpx
 import psutil
 import pytest
 from arq import create_pool
-from reelay_cli.stack.children import ChildProcess
 from reelay_core import jobs
 from reelay_core.binaries import ffmpeg_path, ffprobe_path
 from reelay_core.db.session import make_engine, make_session_factory
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
+from reelay_stack.children import ChildProcess
 from reelay_worker.resources import WorkerResources
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine

@@ -1,18 +1,16 @@
 """The `reelay` command.
 
-`up` runs the embedded stack; every other command talks only HTTP to a reelay server. Heavy
-imports (the stack, settings) happen inside `up`, so the HTTP commands start quickly.
+Every command but `up` talks only HTTP to a reelay server. `up` runs the embedded stack and
+comes from the reelay-stack package; where that is not installed, `reelay up` says so.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+import sys
 
 import typer
 
 from reelay_cli.commands import auth, media, processing
-from reelay_cli.stack.ports import Ports
 
 app = typer.Typer(
     help="reelay: a self-hostable media pipeline. `reelay up` runs the whole stack locally.",
@@ -20,8 +18,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# The heavy stack modules are imported inside `up`: every other command starts faster.
-DEFAULT_PORTS = Ports()
+STACK_MISSING = (
+    "`reelay up` needs the reelay-stack package (the API, the worker, FFmpeg and the embedded "
+    "servers), which is not installed here. In a reelay checkout run `uv run reelay up`; "
+    "this install is a client for a reelay server that runs elsewhere (see --server)."
+)
 
 
 @app.callback()
@@ -29,41 +30,23 @@ def main() -> None:
     """reelay: a self-hostable media pipeline."""
 
 
-@app.command()
-def up(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(help="Where data and secrets live (default: REELAY_DATA_DIR or .reelay)"),
-    ] = None,
-    host: Annotated[str | None, typer.Option(help="API bind address (default: 127.0.0.1)")] = None,
-    port: Annotated[
-        int | None, typer.Option(help="API port (default: REELAY_API_PORT or 8000)")
-    ] = None,
-    s3_port: Annotated[int, typer.Option(help="Embedded SeaweedFS S3 port")] = DEFAULT_PORTS.s3,
-    redis_port: Annotated[int, typer.Option(help="Embedded Valkey port")] = DEFAULT_PORTS.redis,
-    seaweed_port: Annotated[
-        int, typer.Option(help="Embedded SeaweedFS master port (volume and filer use the next two)")
-    ] = DEFAULT_PORTS.seaweed,
-) -> None:
-    """Start PostgreSQL, Valkey, SeaweedFS, the API and a worker; Ctrl-C stops them all.
+def up_unavailable() -> None:
+    """Start the whole stack locally (needs the reelay-stack package, not installed here)."""
+    print(f"reelay: {STACK_MISSING}", file=sys.stderr)
+    raise typer.Exit(1)
 
-    Any REELAY_DATABASE_URL, REELAY_REDIS_URL or REELAY_S3_ENDPOINT_URL that is set replaces
-    the matching embedded server.
-    """
-    from reelay_core.settings import Settings
 
-    from reelay_cli.stack.supervisor import run_up
-
-    overrides: dict[str, object] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if host is not None:
-        overrides["api_host"] = host
-    if port is not None:
-        overrides["api_port"] = port
-    settings = Settings().model_copy(update=overrides)
-    raise typer.Exit(run_up(settings, Ports(redis=redis_port, s3=s3_port, seaweed=seaweed_port)))
-
+try:
+    from reelay_cli.commands.up import up
+except ModuleNotFoundError as exc:
+    if exc.name != "reelay_stack":
+        raise
+    # Whatever options were given, the answer is the same: say what to install.
+    app.command("up", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+        up_unavailable
+    )
+else:
+    app.command()(up)
 
 app.command()(auth.register)
 app.command()(auth.login)

@@ -13,10 +13,10 @@ from reelay_core.settings import Settings
 from rich.console import Console
 from rich.text import Text
 
-from reelay_cli.stack.children import ChildProcess
-from reelay_cli.stack.embedded import EmbeddedServices, app_env
-from reelay_cli.stack.errors import StackError
-from reelay_cli.stack.ports import Ports, port_is_free
+from reelay_stack.children import ChildProcess
+from reelay_stack.embedded import EmbeddedServices, app_env
+from reelay_stack.errors import StackError
+from reelay_stack.ports import Ports, port_is_free
 
 # soft_wrap: an error stays one line whatever the terminal width.
 console = Console(stderr=True, soft_wrap=True)

@@ -16,10 +16,10 @@ from reelay_core.db import migrate
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
-from reelay_cli.stack import secrets
-from reelay_cli.stack.errors import StackError
-from reelay_cli.stack.ports import Ports
-from reelay_cli.stack.servers import EmbeddedPostgres, EmbeddedSeaweedFS, EmbeddedValkey
+from reelay_stack import secrets
+from reelay_stack.errors import StackError
+from reelay_stack.ports import Ports
+from reelay_stack.servers import EmbeddedPostgres, EmbeddedSeaweedFS, EmbeddedValkey
 
 
 class Server(Protocol):

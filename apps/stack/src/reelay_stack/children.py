@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from reelay_cli.stack.servers import stop_process_group
+from reelay_stack.servers import stop_process_group
 
 LineSink = Callable[[str, str], None]
 

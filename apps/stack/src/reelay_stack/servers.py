@@ -19,8 +19,8 @@ import urllib.request
 import warnings
 from pathlib import Path
 
-from reelay_cli.stack.errors import StackError
-from reelay_cli.stack.ports import port_answers, port_is_free
+from reelay_stack.errors import StackError
+from reelay_stack.ports import port_answers, port_is_free
 
 log = logging.getLogger(__name__)
 
