@@ -104,9 +104,6 @@ class ReelayClient:
     def token(self, email: str, password: str) -> dict[str, Any]:
         return self.json("POST", "/auth/token", json={"email": email, "password": password})
 
-    def me(self) -> dict[str, Any]:
-        return self.json("GET", "/auth/me")
-
     # -- media ------------------------------------------------------------------------------
     def create(self, kind: str, filename: str, content_type: str, size: int) -> dict[str, Any]:
         body = {"filename": filename, "content_type": content_type, "size": size}

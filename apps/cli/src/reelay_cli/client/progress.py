@@ -94,8 +94,6 @@ class TranscodeView:
 
 def describe_status(data: dict[str, Any]) -> str:
     status = str(data.get("status"))
-    if status == "queued" and data.get("queue_position") is not None:
-        return f"queued ({data['queue_position']} ahead)"
     if status == "processing" and (data.get("attempts") or 1) > 1:
         return f"processing (attempt {data['attempts']})"
     if status == "failed" and data.get("error"):
