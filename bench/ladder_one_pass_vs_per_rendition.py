@@ -27,12 +27,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reelay_core.media.command import (
-    build_per_rendition_args,
     build_transcode_args,
+    checked_out_dir,
+    encoder_args,
+    filter_graph,
+    hls_slave,
+    input_args,
+    mp4_slave,
     output_layout,
+    poster_args,
     poster_time,
+    tee_args,
 )
-from reelay_core.media.ladder import choose_ladder
+from reelay_core.media.ladder import Rung, choose_ladder
 from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
 
 try:
@@ -44,6 +51,39 @@ except ImportError:
 
 # The static FFmpeg build segfaults on .ts without this environment (see subprocess_env).
 ENV = subprocess_env()
+
+
+def build_per_rendition_args(
+    ffmpeg: str,
+    source: str,
+    out_dir: str,
+    ladder: list[Rung],
+    *,
+    has_audio: bool,
+    frame_rate: float,
+    poster_at: float,
+    preset: str = "veryfast",
+    segment_seconds: int = 6,
+) -> list[list[str]]:
+    """The naive baseline: one process per rung (HLS only), then one more that encodes the top
+    rung again for the MP4 and cuts the poster. Same files, same settings as the one pass."""
+    out_dir = checked_out_dir(out_dir, ladder)
+
+    def command(rungs: list[Rung], poster_at: float | None, slaves: list[str]) -> list[str]:
+        return [
+            *input_args(ffmpeg, source, None),
+            "-filter_complex", filter_graph(rungs, frame_rate, poster_at=poster_at),
+            *encoder_args(rungs, has_audio, frame_rate, preset, segment_seconds),
+            *tee_args(slaves),
+            *(poster_args(out_dir) if poster_at is not None else []),
+        ]  # fmt: skip
+
+    commands = [
+        command([rung], None, [hls_slave(out_dir, 0, rung, has_audio, segment_seconds)])
+        for rung in ladder
+    ]
+    commands.append(command(ladder[:1], poster_at, [mp4_slave(out_dir, has_audio)]))
+    return commands
 
 
 def make_source(directory: Path, width: int, height: int, seconds: float, fps: int) -> Path:

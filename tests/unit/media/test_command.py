@@ -1,7 +1,6 @@
 import pytest
 from reelay_core.media.command import (
     build_master_playlist,
-    build_per_rendition_args,
     build_transcode_args,
     h264_level,
     output_layout,
@@ -124,22 +123,6 @@ def test_out_dir_the_tee_spec_could_misread(out_dir):
 def test_empty_ladder():
     with pytest.raises(ValueError):
         build_transcode_args(FFMPEG, "/s.mp4", OUT, [], has_audio=True, frame_rate=30, poster_at=1)
-
-
-def test_per_rendition_baseline():
-    ladder = choose_ladder(1920, 1080)
-    commands = build_per_rendition_args(
-        FFMPEG, "/s.mp4", OUT, ladder, has_audio=True, frame_rate=30, poster_at=1
-    )
-    assert len(commands) == 5
-    for rung, args in zip(ladder, commands, strict=False):
-        tee = args[args.index("tee") + 1]
-        assert tee.count("f=hls") == 1 and f"{OUT}/{rung.name}/index.m3u8" in tee
-        assert "f=mp4" not in tee and "[poster]" not in args
-    last = commands[-1]
-    tee = last[last.index("tee") + 1]
-    assert "f=hls" not in tee and "f=mp4" in tee and last[-1] == f"{OUT}/poster.jpg"
-    assert option(last, "-b:v:0") == "5000000"
 
 
 def test_output_layout():

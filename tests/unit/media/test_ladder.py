@@ -1,5 +1,11 @@
 import pytest
-from reelay_core.media.ladder import DEFAULT_HEIGHTS, Rung, choose_ladder
+from reelay_core.media.ladder import (
+    DEFAULT_HEIGHTS,
+    Rung,
+    choose_ladder,
+    image_widths,
+    thumbnail_size,
+)
 
 
 def sizes(ladder: list[Rung]) -> list[tuple[str, int, int]]:
@@ -94,3 +100,46 @@ def test_default_heights():
 def test_bad_sizes(width, height):
     with pytest.raises(ValueError):
         choose_ladder(width, height)
+
+
+@pytest.mark.parametrize(
+    ("source_width", "expected"),
+    [
+        (4000, [320, 640, 1280, 2048]),
+        (2048, [320, 640, 1280, 2048]),
+        (1000, [320, 640, 1000]),  # capped, not dropped: the full size stands in for 1280
+        (640, [320, 640]),
+        (320, [320]),
+        (200, [200]),  # smaller than every width: one rendition at its own size
+        (1, [1]),
+    ],
+)
+def test_image_widths_are_capped_at_the_source(source_width, expected):
+    assert image_widths(source_width) == expected
+
+
+def test_image_widths_need_a_width():
+    with pytest.raises(ValueError):
+        image_widths(0)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ((4000, 3000), (256, 256)),
+        ((700, 1600), (256, 256)),
+        ((256, 256), (256, 256)),
+        ((200, 150), (150, 150)),  # cropped to a square, not enlarged
+        ((150, 200), (150, 150)),
+        ((400, 100), (100, 100)),
+        ((1, 1), (1, 1)),
+    ],
+)
+def test_thumbnail_is_a_square_never_larger_than_the_source(source, expected):
+    assert thumbnail_size(*source) == expected
+
+
+@pytest.mark.parametrize("source", [(0, 100), (100, 0)])
+def test_thumbnail_needs_a_size(source):
+    with pytest.raises(ValueError):
+        thumbnail_size(*source)

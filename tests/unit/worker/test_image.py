@@ -1,4 +1,4 @@
-"""The image pipeline's pure part: which widths, and what Pillow is allowed to decode."""
+"""The image pipeline's Pillow part: what it may decode, and what it writes."""
 
 import struct
 import zlib
@@ -7,28 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from reelay_core.media.errors import MediaRejected
-from reelay_worker.pipeline.image import MAX_PIXELS, render, rendition_widths
-
-
-@pytest.mark.parametrize(
-    ("source_width", "expected"),
-    [
-        (4000, [320, 640, 1280, 2048]),
-        (2048, [320, 640, 1280, 2048]),
-        (1000, [320, 640, 1000]),  # capped, not dropped: the full size stands in for 1280
-        (640, [320, 640]),
-        (320, [320]),
-        (200, [200]),  # smaller than every width: one rendition at its own size
-        (1, [1]),
-    ],
-)
-def test_rendition_widths_are_capped_at_the_source(source_width, expected):
-    assert rendition_widths(source_width) == expected
-
-
-def test_rendition_widths_need_a_width():
-    with pytest.raises(ValueError):
-        rendition_widths(0)
+from reelay_worker.pipeline.image import MAX_PIXELS, render
 
 
 def png_claiming(path: Path, width: int, height: int) -> Path:
@@ -84,8 +63,8 @@ def test_transparency_is_kept(tmp_path):
     out.mkdir()
     source, outputs = render(path, out)
     assert source["format"] == "png" and (source["width"], source["height"]) == (400, 100)
-    assert [o["name"] for o in outputs] == ["w320", "w400", "thumbnail"]
-    with Image.open(outputs[0]["path"]) as webp:
+    assert [o.name for o in outputs] == ["w320", "w400", "thumbnail"]
+    with Image.open(outputs[0].path) as webp:
         assert webp.mode == "RGBA"
         assert webp.getpixel((300, 50))[3] == 0 and webp.getpixel((10, 50))[3] == 255
 
@@ -98,7 +77,21 @@ def test_animated_gif_gives_its_first_frame(tmp_path):
     out.mkdir()
     source, outputs = render(path, out)
     assert source["format"] == "gif"
-    with Image.open(outputs[0]["path"]) as webp:
+    with Image.open(outputs[0].path) as webp:
         assert getattr(webp, "n_frames", 1) == 1
         red, green, blue = webp.convert("RGB").getpixel((32, 32))
         assert red > 200 and green < 60 and blue < 60
+
+
+def test_a_small_image_is_never_enlarged(tmp_path):
+    path = tmp_path / "small.png"
+    Image.new("RGB", (200, 150), "green").save(path)
+    out = tmp_path / "out"
+    out.mkdir()
+    _, outputs = render(path, out)
+    sizes = {o.name: (o.width, o.height) for o in outputs}
+    assert sizes == {"w200": (200, 150), "thumbnail": (150, 150)}
+    for output in outputs:
+        with Image.open(output.path) as webp:
+            assert webp.size == (output.width, output.height)
+            assert output.size == output.path.stat().st_size

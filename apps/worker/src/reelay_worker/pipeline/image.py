@@ -10,18 +10,20 @@ enough (a 12-megapixel photo to the whole set takes well under a second of CPU).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from reelay_core.db import models as m
+from reelay_core.media import keys
 from reelay_core.media.errors import MediaRejected
+from reelay_core.media.ladder import image_widths, thumbnail_size
+from reelay_core.media.outputs import Rendition, RenditionKind
 
 from reelay_worker.media.attempt import Attempt
 from reelay_worker.pipeline.outputs import upload_tree
 
-WIDTHS = (320, 640, 1280, 2048)
-THUMBNAIL_BOX = (256, 256)
 MAX_PIXELS = 50_000_000  # decompression-bomb guard: a 50-megapixel photo decodes to ~150 MB
 # Only these decoders are tried: Pillow would otherwise also open EPS (through Ghostscript),
 # PSD, TIFF and a dozen more formats we neither need nor want to expose. (JPEGs with a second
@@ -30,18 +32,68 @@ FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 QUALITY = 82
 
 
-def rendition_widths(source_width: int) -> list[int]:
-    """WIDTHS, each capped at the source width: never upscaled, no duplicates.
+@dataclass(frozen=True)
+class Picture:
+    """One WebP that `render` wrote, before it has a storage key."""
 
-    A 1000-px image gets 320, 640 and 1000 (its full size stands in for the larger ones).
-    """
-    if source_width <= 0:
-        raise ValueError("source width must be positive")
-    return sorted({min(width, source_width) for width in WIDTHS})
+    name: str
+    kind: RenditionKind
+    width: int
+    height: int
+    size: int
+    path: Path
+
+    def rendition(self, output_prefix: str, stem: str) -> Rendition:
+        return Rendition(
+            name=self.name,
+            kind=self.kind,
+            width=self.width,
+            height=self.height,
+            bitrate=None,
+            size=self.size,
+            key=keys.output_key(output_prefix, self.path.name),
+            filename=f"{stem}-{self.name}.webp",
+        )
 
 
-def render(source: Path, out: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def render(source: Path, out: Path) -> tuple[dict[str, Any], list[Picture]]:
     """Decode and write the renditions; CPU-bound, run in a thread."""
+    image, fmt = decode(source)
+    # The colour profile is kept (colours would shift without it); EXIF (GPS position,
+    # camera serial numbers), XMP and comments are dropped: nothing of `info` is written
+    # but the profile.
+    icc_profile = image.info.get("icc_profile")
+    image.info = {}
+    image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    save: dict[str, Any] = {"quality": QUALITY, "method": 4, "exif": b"", "xmp": b""}
+    if icc_profile:
+        save["icc_profile"] = icc_profile
+
+    def write(picture: Image.Image, name: str, kind: RenditionKind) -> Picture:
+        path = out / f"{name}.webp"
+        picture.save(path, "WEBP", **save)
+        return Picture(name, kind, picture.width, picture.height, path.stat().st_size, path)
+
+    source_info = {
+        "width": image.width, "height": image.height, "format": fmt.lower(),
+        "duration": None, "video_codec": None, "audio_codec": None,
+    }  # fmt: skip
+    pictures = []
+    for width in image_widths(image.width):
+        height = max(1, round(image.height * width / image.width))
+        resized = (
+            image
+            if width == image.width
+            else image.resize((width, height), Image.Resampling.LANCZOS)
+        )
+        pictures.append(write(resized, f"w{width}", RenditionKind.WEBP))
+    thumb = ImageOps.fit(image, thumbnail_size(image.width, image.height), Image.Resampling.LANCZOS)
+    pictures.append(write(thumb, "thumbnail", RenditionKind.THUMBNAIL))
+    return source_info, pictures
+
+
+def decode(source: Path) -> tuple[Image.Image, str]:
+    """The first frame, turned upright, and the format it was in; refuses what we do not take."""
     try:
         with Image.open(source, formats=FORMATS) as opened:
             # From the header, before any pixel is decoded. Pillow's own guard only warns
@@ -62,46 +114,10 @@ def render(source: Path, out: Path) -> tuple[dict[str, Any], list[dict[str, Any]
         raise MediaRejected(
             "invalid_media", "The file is not a readable JPEG, PNG, WebP or GIF image."
         ) from exc
-
-    # The colour profile is kept (colours would shift without it); EXIF (GPS position,
-    # camera serial numbers), XMP and comments are dropped: nothing of `info` is written
-    # but the profile.
-    icc_profile = image.info.get("icc_profile")
-    image.info = {}
-    image = image.convert("RGBA" if image.has_transparency_data else "RGB")
-    save = {"quality": QUALITY, "method": 4, "exif": b"", "xmp": b""}
-    if icc_profile:
-        save["icc_profile"] = icc_profile
-
-    source_info = {
-        "width": image.width, "height": image.height, "format": fmt.lower(),
-        "duration": None, "video_codec": None, "audio_codec": None,
-    }  # fmt: skip
-    outputs = []
-    for width in rendition_widths(image.width):
-        height = max(1, round(image.height * width / image.width))
-        resized = (
-            image
-            if width == image.width
-            else image.resize((width, height), Image.Resampling.LANCZOS)
-        )
-        path = out / f"w{width}.webp"
-        resized.save(path, "WEBP", **save)
-        outputs.append(
-            {"name": f"w{width}", "kind": "webp", "width": width, "height": height,
-             "bitrate": None, "size": path.stat().st_size, "path": path}
-        )  # fmt: skip
-    thumb = ImageOps.fit(image, THUMBNAIL_BOX, Image.Resampling.LANCZOS)
-    path = out / "thumbnail.webp"
-    thumb.save(path, "WEBP", **save)
-    outputs.append(
-        {"name": "thumbnail", "kind": "thumbnail", "width": thumb.width, "height": thumb.height,
-         "bitrate": None, "size": path.stat().st_size, "path": path}
-    )  # fmt: skip
-    return source_info, outputs
+    return image, fmt
 
 
-async def process_image(attempt: Attempt, media: m.Media, workdir: Path) -> list[dict[str, Any]]:
+async def process_image(attempt: Attempt, media: m.Media, workdir: Path) -> list[Rendition]:
     res = attempt.res
     source = workdir / f"source{Path(media.source_key).suffix}"
     await res.storage.download_file(media.source_key, source)
@@ -112,20 +128,15 @@ async def process_image(attempt: Attempt, media: m.Media, workdir: Path) -> list
     # temp dir while that is being removed.
     rendering = asyncio.ensure_future(asyncio.to_thread(render, source, out))
     try:
-        source_info, rendered = await asyncio.shield(rendering)
+        source_info, pictures = await asyncio.shield(rendering)
     except asyncio.CancelledError:
         await asyncio.wait([rendering])
         raise
     await attempt.save_source(source_info)
     stem = Path(media.filename).stem or "image"
-    files: dict[Path, str] = {}
-    outputs = []
-    for output in rendered:
-        path = output.pop("path")
-        output["key"] = files[path] = f"{media.output_prefix}{path.name}"
-        output["filename"] = f"{stem}-{output['name']}.webp"
-        outputs.append(output)
+    renditions = [picture.rendition(media.output_prefix, stem) for picture in pictures]
+    files = {picture.path: r.key for picture, r in zip(pictures, renditions, strict=True)}
     await res.storage.delete_prefix(media.output_prefix)
     await attempt.report("upload", 0.0)
     await upload_tree(res.storage, files, lambda fraction: attempt.report("upload", fraction))
-    return outputs
+    return renditions

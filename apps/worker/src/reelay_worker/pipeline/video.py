@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from reelay_core.db import models as m
+from reelay_core.media import keys
 from reelay_core.media.command import (
+    OutputLayout,
     build_master_playlist,
     build_transcode_args,
     output_layout,
     poster_size,
     poster_time,
 )
-from reelay_core.media.ladder import choose_ladder
-from reelay_core.media.probe import parse_probe
+from reelay_core.media.ladder import Rung, choose_ladder
+from reelay_core.media.outputs import Rendition, RenditionKind
+from reelay_core.media.probe import SourceInfo, parse_probe
 from reelay_core.media.progress import ProgressSample, eta_seconds, percent
 
 from reelay_worker.media.attempt import Attempt
@@ -22,7 +24,7 @@ from reelay_worker.pipeline.ffmpeg_runner import check_outputs, run_ffmpeg, run_
 from reelay_worker.pipeline.outputs import upload_tree
 
 
-async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list[dict[str, Any]]:
+async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list[Rendition]:
     res, settings = attempt.res, attempt.res.settings
     source = workdir / f"source{Path(media.source_key).suffix}"
     await res.storage.download_file(media.source_key, source)
@@ -37,6 +39,29 @@ async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list
     for directory in layout.directories:
         (out / directory).mkdir(parents=True, exist_ok=True)
 
+    await transcode(attempt, source, out, ladder, info)
+
+    await attempt.report("package", 0.0)
+    check_outputs(out, layout)
+    (out / layout.master).write_text(
+        build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
+    )
+    files = output_files(out, layout, media.output_prefix)
+    stem = Path(media.filename).stem or "video"
+    renditions = video_renditions(ladder, info, out, layout, media.output_prefix, stem)
+
+    # A crashed earlier attempt may have uploaded part of a set: start from an empty prefix.
+    await res.storage.delete_prefix(media.output_prefix)
+    await attempt.report("upload", 0.0)
+    await upload_tree(res.storage, files, lambda fraction: attempt.report("upload", fraction))
+    return renditions
+
+
+async def transcode(
+    attempt: Attempt, source: Path, out: Path, ladder: list[Rung], info: SourceInfo
+) -> None:
+    """The one FFmpeg run, reporting its progress as the transcode stage."""
+    res, settings = attempt.res, attempt.res.settings
     await attempt.report("transcode", 0.0)
 
     async def on_progress(sample: ProgressSample) -> None:
@@ -59,65 +84,67 @@ async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list
     )
     await run_ffmpeg(args, on_progress=on_progress, stall_timeout=settings.stall_timeout)
 
-    await attempt.report("package", 0.0)
-    check_outputs(out, layout)
-    (out / layout.master).write_text(
-        build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
-    )
-    prefix = media.output_prefix
-    keys = {
-        path: f"{prefix}hls/{path.relative_to(out)}"
-        for d in layout.directories
-        for path in (out / d).iterdir()
+
+def output_files(out: Path, layout: OutputLayout, output_prefix: str) -> dict[Path, str]:
+    """Every file of the finished set (local path -> storage key)."""
+    files = {
+        path: keys.hls_key(output_prefix, str(path.relative_to(out)))
+        for directory in layout.directories
+        for path in (out / directory).iterdir()
     }
-    keys[out / layout.master] = f"{prefix}hls/{layout.master}"
-    keys[out / layout.mp4] = f"{prefix}{layout.mp4}"
-    keys[out / layout.poster] = f"{prefix}{layout.poster}"
+    files[out / layout.master] = keys.hls_key(output_prefix, layout.master)
+    files[out / layout.mp4] = keys.output_key(output_prefix, layout.mp4)
+    files[out / layout.poster] = keys.output_key(output_prefix, layout.poster)
+    return files
 
-    outputs: list[dict[str, Any]] = []
-    for rung in ladder:
-        size = sum(p.stat().st_size for p in (out / rung.name).iterdir())
-        outputs.append(
-            {
-                "name": rung.name,
-                "kind": "hls_variant",
-                "width": rung.width,
-                "height": rung.height,
-                "bitrate": rung.video_bitrate + (rung.audio_bitrate if info.has_audio else 0),
-                "size": size,
-                "key": f"{prefix}hls/{layout.playlists[rung.name]}",
-            }
+
+def video_renditions(
+    ladder: list[Rung],
+    info: SourceInfo,
+    out: Path,
+    layout: OutputLayout,
+    output_prefix: str,
+    stem: str,
+) -> list[Rendition]:
+    """One HLS variant per rung, then the MP4 and the poster."""
+
+    def bitrate(rung: Rung) -> int:
+        return rung.video_bitrate + (rung.audio_bitrate if info.has_audio else 0)
+
+    renditions = [
+        Rendition(
+            name=rung.name,
+            kind=RenditionKind.HLS_VARIANT,
+            width=rung.width,
+            height=rung.height,
+            bitrate=bitrate(rung),
+            size=sum(path.stat().st_size for path in (out / rung.name).iterdir()),
+            key=keys.hls_key(output_prefix, layout.playlists[rung.name]),
         )
+        for rung in ladder
+    ]
     top = ladder[0]
-    stem = Path(media.filename).stem or "video"
-    outputs.append(
-        {
-            "name": "mp4",
-            "kind": "mp4",
-            "width": top.width,
-            "height": top.height,
-            "bitrate": top.video_bitrate + (top.audio_bitrate if info.has_audio else 0),
-            "size": (out / layout.mp4).stat().st_size,
-            "key": keys[out / layout.mp4],
-            "filename": f"{stem}.mp4",
-        }
-    )
     poster_width, poster_height = poster_size(top)
-    outputs.append(
-        {
-            "name": "poster",
-            "kind": "poster",
-            "width": poster_width,
-            "height": poster_height,
-            "bitrate": None,
-            "size": (out / layout.poster).stat().st_size,
-            "key": keys[out / layout.poster],
-            "filename": f"{stem}.jpg",
-        }
-    )
-
-    # A crashed earlier attempt may have uploaded part of a set: start from an empty prefix.
-    await res.storage.delete_prefix(prefix)
-    await attempt.report("upload", 0.0)
-    await upload_tree(res.storage, keys, lambda fraction: attempt.report("upload", fraction))
-    return outputs
+    return [
+        *renditions,
+        Rendition(
+            name="mp4",
+            kind=RenditionKind.MP4,
+            width=top.width,
+            height=top.height,
+            bitrate=bitrate(top),
+            size=(out / layout.mp4).stat().st_size,
+            key=keys.output_key(output_prefix, layout.mp4),
+            filename=f"{stem}.mp4",
+        ),
+        Rendition(
+            name="poster",
+            kind=RenditionKind.POSTER,
+            width=poster_width,
+            height=poster_height,
+            bitrate=None,
+            size=(out / layout.poster).stat().st_size,
+            key=keys.output_key(output_prefix, layout.poster),
+            filename=f"{stem}.jpg",
+        ),
+    ]

@@ -136,74 +136,72 @@ def build_transcode_args(
     further branch of the same filter graph. `limit_seconds` caps how much is read, for files
     whose real length exceeds what their header claims.
     """
-    return _build(
-        ffmpeg, source, out_dir, ladder,
-        has_audio=has_audio, frame_rate=frame_rate, poster_at=poster_at, preset=preset,
-        segment_seconds=segment_seconds, limit_seconds=limit_seconds, hls=True, mp4=True,
-    )  # fmt: skip
-
-
-def build_per_rendition_args(
-    ffmpeg: str,
-    source: str,
-    out_dir: str,
-    ladder: list[Rung],
-    *,
-    has_audio: bool,
-    frame_rate: float,
-    poster_at: float,
-    preset: str = "veryfast",
-    segment_seconds: int = 6,
-) -> list[list[str]]:
-    """The naive baseline for benchmarks: one process per rung (HLS only), then one more that
-    encodes the top rung again for the MP4 and cuts the poster. Same files, same settings."""
-    common = {
-        "has_audio": has_audio, "frame_rate": frame_rate, "poster_at": poster_at,
-        "preset": preset, "segment_seconds": segment_seconds, "limit_seconds": None,
-    }  # fmt: skip
-    commands = [
-        _build(ffmpeg, source, out_dir, [rung], hls=True, mp4=False, **common) for rung in ladder
+    out_dir = checked_out_dir(out_dir, ladder)
+    slaves = [
+        *(hls_slave(out_dir, i, rung, has_audio, segment_seconds) for i, rung in enumerate(ladder)),
+        mp4_slave(out_dir, has_audio),
     ]
-    commands.append(_build(ffmpeg, source, out_dir, ladder[:1], hls=False, mp4=True, **common))
-    return commands
+    return [
+        *input_args(ffmpeg, source, limit_seconds),
+        "-filter_complex", filter_graph(ladder, frame_rate, poster_at=poster_at),
+        *encoder_args(ladder, has_audio, frame_rate, preset, segment_seconds),
+        *tee_args(slaves),
+        *poster_args(out_dir),
+    ]  # fmt: skip
 
 
-def _build(
-    ffmpeg: str,
-    source: str,
-    out_dir: str,
-    ladder: list[Rung],
-    *,
-    has_audio: bool,
-    frame_rate: float,
-    poster_at: float,
-    preset: str,
-    segment_seconds: int,
-    limit_seconds: float | None,
-    hls: bool,
-    mp4: bool,
-) -> list[str]:
+def checked_out_dir(out_dir: str, ladder: list[Rung]) -> str:
     if not ladder:
         raise ValueError("the ladder is empty")
     if not _SAFE_DIR.fullmatch(out_dir):
         raise ValueError(f"out_dir has characters the tee muxer would misread: {out_dir!r}")
-    out_dir = out_dir.rstrip("/") or "/"
-    poster = mp4  # the poster rides along with the top rung's MP4
-    gop = max(1, round(segment_seconds * min(frame_rate, MAX_FRAME_RATE)))
+    return out_dir.rstrip("/") or "/"
 
+
+def input_args(ffmpeg: str, source: str, limit_seconds: float | None) -> list[str]:
+    """Global options and the one input: local files only, only the containers we accept."""
     args = [
         ffmpeg, "-nostdin", "-hide_banner", "-y", "-loglevel", "warning",
         "-progress", "pipe:1", "-nostats",
-        # Input options: local files only, only the containers we accept.
         "-protocol_whitelist", "file", "-format_whitelist", FORMAT_WHITELIST,
     ]  # fmt: skip
     if limit_seconds is not None:
         args += ["-t", _num(limit_seconds)]
-    graph = _filter_graph(ladder, poster, poster_at, frame_rate)
-    args += ["-i", local_url(source), "-filter_complex", graph]
+    return [*args, "-i", local_url(source)]
 
-    for i in range(len(ladder)):
-        args += ["-map", f"[v{i}]"]
+
+def filter_graph(ladder: list[Rung], frame_rate: float, *, poster_at: float | None) -> str:
+    """Rung i's picture is labelled [v{i}]; with a `poster_at`, the poster's is [poster]."""
+    # 0:V:0 is the first video stream that is not cover art. FFmpeg has already applied the
+    # source's rotation (autorotate) before this graph, so sizes are display sizes.
+    source = "[0:V:0]" + (f"fps={MAX_FRAME_RATE:g}," if frame_rate > MAX_FRAME_RATE else "")
+    branches = len(ladder) + (0 if poster_at is None else 1)
+    labels = [f"[s{i}]" for i in range(branches)]
+    if branches > 1:
+        parts = [f"{source}split={branches}{''.join(labels)}"]
+    else:
+        parts, labels = [], [source]
+    for i, rung in enumerate(ladder):
+        # setsar=1: anamorphic sources become square pixels at the display aspect.
+        parts.append(f"{labels[i]}scale={rung.width}:{rung.height},setsar=1,format=yuv420p[v{i}]")
+    if poster_at is not None:
+        width, height = poster_size(ladder[0])
+        # The first frame, then the first at poster_at, which overwrites it (-update 1): a
+        # poster_at past the real end still leaves a poster. selected_n stops the branch after.
+        parts.append(
+            f"{labels[-1]}select='eq(n,0)+gte(t,{_num(poster_at)})*lt(selected_n,2)',"
+            # JPEG is full range: convert here, in the same scale.
+            f"scale={width}:{height}:out_range=full,setsar=1,format=yuv420p[poster]"
+        )
+    return ";".join(p for p in parts if p)
+
+
+def encoder_args(
+    ladder: list[Rung], has_audio: bool, frame_rate: float, preset: str, segment_seconds: int
+) -> list[str]:
+    """Output streams v:i (and a:i) for rung i, with the rung's bitrates and H.264 level."""
+    gop = max(1, round(segment_seconds * min(frame_rate, MAX_FRAME_RATE)))
+    args = [arg for i in range(len(ladder)) for arg in ("-map", f"[v{i}]")]
     if has_audio:
         # One AAC encode per rung (cheap next to video) so each rung has its own audio bitrate.
         args += ["-map", "0:a:0"] * len(ladder)
@@ -224,73 +222,53 @@ def _build(
         args += ["-c:a", "aac", "-ac", "2", "-ar", "48000"]
         for i, rung in enumerate(ladder):
             args += [f"-b:a:{i}", str(rung.audio_bitrate)]
-    args += [
+    return args
+
+
+def tee_args(slaves: list[str]) -> list[str]:
+    return [
         # MP4 needs the H.264/AAC headers out of band; mpegts repeats them at keyframes anyway.
         "-flags", "+global_header",
         # No source metadata (phones write GPS location) and no chapters in the outputs.
         "-map_metadata", "-1", "-map_chapters", "-1",
-        "-f", "tee", _tee_spec(out_dir, ladder, has_audio, segment_seconds, hls=hls, mp4=mp4),
+        "-f", "tee", "|".join(slaves),
     ]  # fmt: skip
-    if poster:
-        args += [
-            # passthrough: a constant-rate output would repeat the frame back to t=0 first.
-            "-map", "[poster]", "-frames:v", "2", "-update", "1", "-fps_mode", "passthrough",
-            # The frames are already full-range yuv420p; without "unofficial" FFmpeg converts
-            # them again to the deprecated yuvj420p and warns into our error tail.
-            "-strict", "unofficial", "-q:v", "3",
-            "-map_metadata", "-1", f"{out_dir}/{POSTER_FILE}",
-        ]  # fmt: skip
-    return args
 
 
-def _filter_graph(ladder: list[Rung], poster: bool, poster_at: float, frame_rate: float) -> str:
-    # 0:V:0 is the first video stream that is not cover art. FFmpeg has already applied the
-    # source's rotation (autorotate) before this graph, so sizes are display sizes.
-    source = "[0:V:0]" + (f"fps={MAX_FRAME_RATE:g}," if frame_rate > MAX_FRAME_RATE else "")
-    branches = len(ladder) + (1 if poster else 0)
-    labels = [f"[s{i}]" for i in range(branches)]
-    if branches > 1:
-        parts = [f"{source}split={branches}{''.join(labels)}"]
-    else:
-        parts, labels = [], [source]
-    for i, rung in enumerate(ladder):
-        # setsar=1: anamorphic sources become square pixels at the display aspect.
-        parts.append(f"{labels[i]}scale={rung.width}:{rung.height},setsar=1,format=yuv420p[v{i}]")
-    if poster:
-        width, height = poster_size(ladder[0])
-        # The first frame, then the first at poster_at, which overwrites it (-update 1): a
-        # poster_at past the real end still leaves a poster. selected_n stops the branch after.
-        parts.append(
-            f"{labels[-1]}select='eq(n,0)+gte(t,{_num(poster_at)})*lt(selected_n,2)',"
-            # JPEG is full range: convert here, in the same scale.
-            f"scale={width}:{height}:out_range=full,setsar=1,format=yuv420p[poster]"
-        )
-    return ";".join(p for p in parts if p)
+def hls_slave(out_dir: str, i: int, rung: Rung, has_audio: bool, segment_seconds: int) -> str:
+    """The tee slave writing output streams i as the rung's HLS playlist and segments."""
+    return (
+        f"[{_tee_options(i, has_audio)}:f=hls:hls_time={segment_seconds}:hls_playlist_type=vod"
+        f":hls_flags=independent_segments"
+        f":hls_segment_filename={out_dir}/{rung.name}/seg_%05d.ts]"
+        f"{out_dir}/{rung.name}/index.m3u8"
+    )
 
 
-def _tee_spec(
-    out_dir: str, ladder: list[Rung], has_audio: bool, segment_seconds: int, *, hls: bool, mp4: bool
-) -> str:
-    def options(i: int) -> str:
-        # Quoted because ':' separates tee options; the quotes are escaped because tee
-        # unescapes the whole spec once before reading them. onfail=abort: without it a slave
-        # that cannot open its file is dropped and FFmpeg still exits 0.
-        streams = f"v:{i},a:{i}" if has_audio else f"v:{i}"
-        return rf"select=\'{streams}\':onfail=abort"
+def mp4_slave(out_dir: str, has_audio: bool) -> str:
+    """The tee slave writing the top rung's streams (0) as the MP4 too."""
+    # faststart: moov before mdat, so browsers start playing before the download ends.
+    return f"[{_tee_options(0, has_audio)}:f=mp4:movflags=+faststart]{out_dir}/{MP4_FILE}"
 
-    slaves = []
-    if hls:
-        for i, rung in enumerate(ladder):
-            slaves.append(
-                f"[{options(i)}:f=hls:hls_time={segment_seconds}:hls_playlist_type=vod"
-                f":hls_flags=independent_segments"
-                f":hls_segment_filename={out_dir}/{rung.name}/seg_%05d.ts]"
-                f"{out_dir}/{rung.name}/index.m3u8"
-            )
-    if mp4:
-        # faststart: moov before mdat, so browsers start playing before the download ends.
-        slaves.append(f"[{options(0)}:f=mp4:movflags=+faststart]{out_dir}/{MP4_FILE}")
-    return "|".join(slaves)
+
+def poster_args(out_dir: str) -> list[str]:
+    """The [poster] branch of the filter graph to one JPEG."""
+    return [
+        # passthrough: a constant-rate output would repeat the frame back to t=0 first.
+        "-map", "[poster]", "-frames:v", "2", "-update", "1", "-fps_mode", "passthrough",
+        # The frames are already full-range yuv420p; without "unofficial" FFmpeg converts
+        # them again to the deprecated yuvj420p and warns into our error tail.
+        "-strict", "unofficial", "-q:v", "3",
+        "-map_metadata", "-1", f"{out_dir}/{POSTER_FILE}",
+    ]  # fmt: skip
+
+
+def _tee_options(i: int, has_audio: bool) -> str:
+    # Quoted because ':' separates tee options; the quotes are escaped because tee
+    # unescapes the whole spec once before reading them. onfail=abort: without it a slave
+    # that cannot open its file is dropped and FFmpeg still exits 0.
+    streams = f"v:{i},a:{i}" if has_audio else f"v:{i}"
+    return rf"select=\'{streams}\':onfail=abort"
 
 
 def _num(value: float) -> str:

@@ -26,3 +26,8 @@ def output_prefix(media_id: uuid.UUID | str) -> str:
 
 def hls_key(output_prefix: str, playlist: str) -> str:
     return f"{output_prefix}hls/{playlist}"
+
+
+def output_key(output_prefix: str, name: str) -> str:
+    """A file of the output set outside HLS: "video.mp4", "poster.jpg", "w640.webp"."""
+    return f"{output_prefix}{name}"

@@ -1,4 +1,4 @@
-"""The rendition ladder: which sizes and bitrates a source is encoded to."""
+"""The rendition ladders: which sizes (and for video, bitrates) a source is encoded to."""
 
 from dataclasses import dataclass
 
@@ -25,6 +25,9 @@ _BITRATES = {
 }
 MAXRATE_FACTOR = 1.07
 BUFSIZE_FACTOR = 1.5
+
+IMAGE_WIDTHS = (320, 640, 1280, 2048)
+THUMBNAIL_SIDE = 256
 
 
 def choose_ladder(
@@ -75,3 +78,24 @@ def _bitrates(side: int, pixels: int) -> tuple[int, int]:
     video = 2_800_000 * (pixels / (1280 * 720)) ** 0.75
     audio = 128_000 if side >= 720 else 96_000
     return max(200_000, round(video, -3)), audio
+
+
+def image_widths(source_width: int) -> list[int]:
+    """IMAGE_WIDTHS, each capped at the source width: never upscaled, no duplicates.
+
+    A 1000-px image gets 320, 640 and 1000 (its full size stands in for the larger ones).
+    """
+    if source_width <= 0:
+        raise ValueError("source width must be positive")
+    return sorted({min(width, source_width) for width in IMAGE_WIDTHS})
+
+
+def thumbnail_size(source_width: int, source_height: int) -> tuple[int, int]:
+    """A square cropped from the centre: THUMBNAIL_SIDE, or the short side of a smaller image.
+
+    Like every rendition it is never larger than the source: 200x150 gets 150x150.
+    """
+    if source_width <= 0 or source_height <= 0:
+        raise ValueError("source dimensions must be positive")
+    side = min(THUMBNAIL_SIDE, source_width, source_height)
+    return side, side
