@@ -1,4 +1,4 @@
-"""Request and response bodies of /videos and /images, exactly as shared/API.md describes them.
+"""Request and response bodies of /videos and /images, exactly as docs/api.md describes them.
 
 Typed models rather than dicts so that /schema documents every answer with an example.
 """
@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
+from reelay_core.media.outputs import Rendition, renditions
 
 from reelay_api.media.formats import FILENAME_PATTERN
 
@@ -62,6 +63,10 @@ class SourceInfo(BaseModel):
 
 
 class Output(BaseModel):
+    """A `Rendition` as clients see it: without its storage key (they reach outputs through
+    /download and /hls). Downloadable ones also carry `filename`, as an extra field, so that an
+    HLS variant's answer has no `filename` at all rather than a null one."""
+
     model_config = ConfigDict(extra="allow")
 
     name: Annotated[str, Field(examples=["720p"])]
@@ -70,6 +75,10 @@ class Output(BaseModel):
     height: Annotated[int | None, Field(examples=[720])] = None
     bitrate: Annotated[int | None, Field(examples=[2800000])] = None
     size: Annotated[int | None, Field(examples=[3456789])] = None
+
+    @classmethod
+    def of(cls, rendition: Rendition) -> Self:
+        return cls(**rendition.public_json())
 
 
 class MediaOut(BaseModel):
@@ -106,11 +115,11 @@ class MediaOut(BaseModel):
         return cls(
             **extra,
             id=media.id,
-            kind=MediaKind(media.kind),
+            kind=media.kind,
             filename=media.filename,
             content_type=media.content_type,
             size=media.size,
-            status=MediaStatus(media.status),
+            status=media.status,
             progress=round(media.progress, 2),
             stage=media.stage,
             eta_seconds=media.eta_seconds,
@@ -122,10 +131,7 @@ class MediaOut(BaseModel):
                 else None
             ),
             source=SourceInfo(**media.source) if media.source else None,
-            # Storage keys are ours; clients reach outputs through /download and /hls.
-            outputs=[
-                Output(**{k: v for k, v in o.items() if k != "key"}) for o in media.outputs or []
-            ],
+            outputs=[Output.of(rendition) for rendition in renditions(media.outputs)],
             created_at=media.created_at,
             updated_at=media.updated_at,
             completed_at=media.completed_at,

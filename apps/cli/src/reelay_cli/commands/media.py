@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from reelay_cli.client.api import KINDS, ApiError, storage_client
+from reelay_cli.client.outputs import outputs_of
 from reelay_cli.client.progress import ByteBar, byte_bars, error_text, stderr
 from reelay_cli.commands.common import (
     JsonOption,
@@ -64,21 +65,19 @@ def get(media_id: IdArgument, as_json: JsonOption = False, server: ServerOption 
         lines.append(f"error: {error_text(media['error'])}")
     if media.get("source"):
         lines.append("source: " + ", ".join(f"{k}={v}" for k, v in media["source"].items()))
-    for out in media.get("outputs") or []:
-        lines.append(
-            f"output: {out['name']} ({out.get('kind')}, {out.get('width')}x{out.get('height')})"
-        )
+    for out in outputs_of(media):
+        lines.append(f"output: {out.name} ({out.kind}, {out.width}x{out.height})")
     typer.echo("\n".join(lines))
 
 
 def default_rendition(media: dict[str, Any]) -> str:
     """The MP4 of a video, the largest WebP of an image, else the uploaded source."""
-    outputs = media.get("outputs") or []
-    if media["kind"] == "video" and any(o.get("kind") == "mp4" for o in outputs):
+    outputs = outputs_of(media)
+    if media["kind"] == "video" and any(o.kind == "mp4" for o in outputs):
         return "mp4"
-    webps = [o for o in outputs if o.get("kind") == "webp"]
+    webps = [o for o in outputs if o.kind == "webp"]
     if webps:
-        return max(webps, key=lambda o: o.get("width") or 0)["name"]
+        return max(webps, key=lambda o: o.width or 0).name
     return "source"
 
 
