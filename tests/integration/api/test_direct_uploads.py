@@ -13,6 +13,7 @@ import httpx
 from arq import create_pool
 from arq.connections import RedisSettings
 from reelay_core.db.session import make_session_factory
+from reelay_core.media.keys import item_prefix, source_key
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from reelay_worker.media.tasks import abort_stale_uploads
@@ -59,7 +60,9 @@ async def test_create_answers_a_presigned_post_pinned_to_key_type_and_size(
     policy = policy_of(upload)
     conditions = policy["conditions"]
     assert {"key": upload["fields"]["key"]} in conditions
-    assert upload["fields"]["key"].startswith(f"{stack_settings.s3_key_prefix}media/{media['id']}/")
+    assert upload["fields"]["key"].startswith(
+        stack_settings.s3_key_prefix + item_prefix(media["id"])
+    )
     assert {"Content-Type": "video/mp4"} in conditions
     assert ["content-length-range", 1, len(clip_bytes)] in conditions
     expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
@@ -117,7 +120,7 @@ async def test_storage_refuses_more_bytes_than_declared(
     bigger.write_bytes(clip_bytes + b"\0" * 1024)
     refused = await post_form(media["upload"], bigger)
     assert refused.status_code == 400 and "EntityTooLarge" in refused.text
-    assert await storage.list_keys(f"media/{media['id']}/") == []
+    assert await storage.list_keys(item_prefix(media["id"])) == []
     assert_problem(
         await api.post(f"/videos/{media['id']}/complete", json={}, headers=alice.headers),
         409,
@@ -133,7 +136,7 @@ async def test_an_expired_presigned_post_is_refused(
     await asyncio.sleep(2.5)
     refused = await post_form(media["upload"], clip)
     assert refused.status_code == 403, refused.text
-    assert await storage.list_keys(f"media/{media['id']}/") == []
+    assert await storage.list_keys(item_prefix(media["id"])) == []
 
 
 async def test_complete_checks_the_object_then_queues_once(
@@ -218,7 +221,7 @@ async def test_resumable_multipart_upload(
         assert_problem(
             await app.post(f"/videos/{media['id']}/parts", headers=alice.headers), 409, "multipart"
         )
-    key = next(k for k in await storage.list_keys(f"media/{media['id']}/") if "/source" in k)
+    key = next(k for k in await storage.list_keys(item_prefix(media["id"])) if "/source" in k)
     assert await storage.get_bytes(key) == data
 
 
@@ -234,7 +237,7 @@ async def test_a_part_url_stores_exactly_its_size(
             refused = await client.put(url, content=bytes(size))
             assert refused.status_code == 403, (size, refused.text)
         assert (await client.put(last, content=bytes(1 * MIB))).status_code == 200
-    stored = await storage.list_parts(f"media/{media['id']}/source.mp4", upload["upload_id"])
+    stored = await storage.list_parts(source_key(media["id"], ".mp4"), upload["upload_id"])
     assert [(p.part_number, p.size) for p in stored] == [(3, 1 * MIB)]
 
 
@@ -279,7 +282,7 @@ async def test_uploads_left_unfinished_are_aborted_by_the_periodic_task(
 
     expired = (await api.get(f"/videos/{stale['id']}", headers=alice.headers)).json()
     assert expired["status"] == "canceled" and expired["error"]["code"] == "upload_expired"
-    assert await storage.open_multipart_uploads(f"media/{stale['id']}/") == []
+    assert await storage.open_multipart_uploads(item_prefix(stale["id"])) == []
     assert (await api.get(f"/videos/{fresh['id']}", headers=alice.headers)).json()[
         "status"
     ] == "awaiting_upload"
@@ -294,7 +297,7 @@ async def test_a_multipart_upload_storage_no_longer_holds_is_a_clear_409(
     async with small_parts(stack_settings) as app:
         media, upload = await create_multipart(app, alice, 11 * MIB)
         # Storage forgets it (an expiry rule, an operator): our row still names it.
-        await storage.abort_multipart(f"media/{media['id']}/source.mp4", upload["upload_id"])
+        await storage.abort_multipart(source_key(media["id"], ".mp4"), upload["upload_id"])
 
         parts = await app.post(f"/videos/{media['id']}/parts", headers=alice.headers)
         assert_problem(parts, 409, "no longer holds", "POST again")

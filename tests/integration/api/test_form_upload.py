@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import psutil
+from reelay_core.media.keys import item_prefix, source_key
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
@@ -39,8 +40,8 @@ async def test_a_form_upload_is_stored_and_queued(
     )
     assert media["kind"] == "video" and media["attempts"] == 1
 
-    source = [k for k in await storage.list_keys(f"media/{media['id']}/") if "/source" in k]
-    assert source == [f"media/{media['id']}/source.mp4"]
+    source = [k for k in await storage.list_keys(item_prefix(media["id"])) if "/source" in k]
+    assert source == [source_key(media["id"], ".mp4")]
     assert await storage.get_bytes(source[0]) == clip_bytes
     listed = (await api.get("/videos", headers=alice.headers)).json()["items"]
     assert [m["id"] for m in listed] == [media["id"]]
@@ -143,7 +144,7 @@ async def test_the_size_limit_is_enforced_while_streaming(
         ok = await app.post("/videos/upload", content=form, headers={**alice.headers, **headers})
         assert ok.status_code == 202 and ok.json()["size"] == len(fits)
         media_id = ok.json()["id"]
-        assert await storage.get_bytes(f"media/{media_id}/source.mp4") == fits
+        assert await storage.get_bytes(source_key(media_id, ".mp4")) == fits
         assert (await app.delete(f"/videos/{media_id}", headers=alice.headers)).status_code == 204
 
     assert await open_uploads(storage) == before, "the refused multipart upload was aborted"

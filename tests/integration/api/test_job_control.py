@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+from reelay_core.media.keys import item_prefix
 from reelay_core.storage import Storage
 
 from tests.support.api_uploads import assert_problem, media_body, wait_for_status
@@ -80,12 +81,12 @@ async def test_delete_removes_every_object_and_the_item(
     queued = await upload_and_complete(api, alice, clip)
     media_id = queued["id"]
     await wait_for_status(api, alice, media_id, {"completed"})
-    stored = await storage.list_keys(f"media/{media_id}/")
+    stored = await storage.list_keys(item_prefix(media_id))
     assert any("/source" in k for k in stored) and any(k.endswith(".m3u8") for k in stored)
 
     deleted = await api.delete(f"/videos/{media_id}", headers=alice.headers)
     assert deleted.status_code == 204 and deleted.content == b""
-    assert await storage.list_keys(f"media/{media_id}/") == []
+    assert await storage.list_keys(item_prefix(media_id)) == []
     assert_problem(await api.get(f"/videos/{media_id}", headers=alice.headers), 404)
     assert_problem(await api.delete(f"/videos/{media_id}", headers=alice.headers), 404)
     assert (await api.get("/videos", headers=alice.headers)).json()["items"] == []
@@ -98,7 +99,7 @@ async def test_delete_stops_a_running_job_and_leaves_nothing(
     await wait_for_status(api, alice, queued["id"], {"processing", "completed"})
     assert (await api.delete(f"/videos/{queued['id']}", headers=alice.headers)).status_code == 204
     await asyncio.sleep(2)  # a worker still writing outputs would show up here
-    assert await storage.list_keys(f"media/{queued['id']}/") == []
+    assert await storage.list_keys(item_prefix(queued["id"])) == []
 
 
 async def test_delete_of_an_unfinished_multipart_upload_aborts_it(
@@ -109,4 +110,4 @@ async def test_delete_of_an_unfinished_multipart_upload_aborts_it(
     upload = media["upload"]
     assert upload["method"] == "multipart"
     assert (await api.delete(f"/videos/{media['id']}", headers=alice.headers)).status_code == 204
-    assert await storage.open_multipart_uploads(f"media/{media['id']}/") == []
+    assert await storage.open_multipart_uploads(item_prefix(media["id"])) == []

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+from reelay_core.media.keys import item_prefix
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
@@ -26,7 +27,7 @@ async def test_sources_and_outputs_stay_under_the_key_prefix(
         keys = await bucket.list_keys("")
     mine = [k for k in keys if f"/{media['id']}/" in k]
     assert any(k.endswith("/source.png") for k in mine) and len(mine) > 1, mine
-    assert all(k.startswith(f"{prefix}media/{media['id']}/") for k in mine), mine
+    assert all(k.startswith(prefix + item_prefix(media["id"])) for k in mine), mine
 
     download = await api.get(
         f"/images/{media['id']}/download",
@@ -35,4 +36,4 @@ async def test_sources_and_outputs_stay_under_the_key_prefix(
     )
     assert download.status_code == 307
     signed_path = urlparse(download.headers["location"]).path
-    assert signed_path.startswith(f"/{stack_settings.s3_bucket}/{prefix}media/{media['id']}/")
+    assert signed_path.startswith(f"/{stack_settings.s3_bucket}/{prefix}{item_prefix(media['id'])}")

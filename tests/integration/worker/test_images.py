@@ -7,10 +7,12 @@ from pathlib import Path
 
 import httpx
 from PIL import Image
+from reelay_core.media.keys import output_key, output_prefix
 from reelay_core.storage import Storage
 
 from tests.integration.worker.conftest import output_keys, wait_terminal
 from tests.support.client import register, upload_and_complete
+from tests.support.media import MediaFactory
 
 ORIENTATION, MAKE, GPS_IFD = 0x0112, 0x010F, 0x8825
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -31,7 +33,9 @@ def phone_photo(path: Path) -> Path:
 
 def colour_at(image: Image.Image, x: float, y: float) -> tuple[int, int, int]:
     pixel = image.convert("RGB").getpixel((int(x * (image.width - 1)), int(y * (image.height - 1))))
-    return tuple(round(c / 64) * 64 for c in pixel)  # type: ignore[return-value]
+    assert isinstance(pixel, tuple)  # an RGB image's pixels are (r, g, b)
+    red, green, blue = pixel
+    return round(red / 64) * 64, round(green / 64) * 64, round(blue / 64) * 64
 
 
 def near(colour: tuple[int, int, int], target: tuple[int, int, int]) -> bool:
@@ -59,10 +63,10 @@ async def test_photo_becomes_upright_webp_set_without_metadata(
         "w320": (320, 731), "w640": (640, 1463), "w700": (700, 1600), "thumbnail": (256, 256),
     }  # fmt: skip
     keys = sorted(await output_keys(storage, media_id))
-    assert keys == sorted(f"media/{media_id}/out/{name}.webp" for name in outputs)
+    assert keys == sorted(output_key(output_prefix(media_id), f"{name}.webp") for name in outputs)
 
     for name, output in outputs.items():
-        data = await storage.get_bytes(f"media/{media_id}/out/{name}.webp")
+        data = await storage.get_bytes(output_key(output_prefix(media_id), f"{name}.webp"))
         assert len(data) == output["size"]
         with Image.open(io.BytesIO(data)) as image:
             assert image.format == "WEBP"
@@ -73,3 +77,24 @@ async def test_photo_becomes_upright_webp_set_without_metadata(
             if name != "thumbnail":  # the thumbnail is a centre crop: both colours meet there
                 assert near(colour_at(image, 0.5, 0.1), RED), f"{name} is not upright"
                 assert near(colour_at(image, 0.5, 0.9), BLUE), f"{name} is not upright"
+
+
+async def test_small_image_is_never_enlarged(
+    api: httpx.AsyncClient, default_workers, storage: Storage, media_factory: MediaFactory
+) -> None:
+    small = media_factory.image(width=200, height=150)
+    account = await register(api)
+    media_id = (
+        await upload_and_complete(api, account, small, kind="images", content_type="image/png")
+    )["id"]
+
+    media = await wait_terminal(api, account, media_id)
+
+    assert media["status"] == "completed", media["error"]
+    sizes = {o["name"]: (o["width"], o["height"]) for o in media["outputs"]}
+    # One WebP at its own size, and a thumbnail cropped to its short side, not 256x256.
+    assert sizes == {"w200": (200, 150), "thumbnail": (150, 150)}
+    for name, (width, height) in sizes.items():
+        data = await storage.get_bytes(output_key(output_prefix(media_id), f"{name}.webp"))
+        with Image.open(io.BytesIO(data)) as image:
+            assert image.size == (width, height)

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import uuid
 
+from reelay_core.media.keys import source_key
 from reelay_worker.media.tasks import abort_stale_uploads
 from reelay_worker.resources import WorkerResources
 
@@ -17,7 +18,7 @@ async def test_an_upload_no_item_owns_is_aborted_once_stale(
 ) -> None:
     storage = worker_resources.storage
     # As an API that died between creating the upload and saving its item leaves it.
-    key = f"media/{uuid.uuid4()}/source.mp4"
+    key = source_key(uuid.uuid4(), ".mp4")
     upload_id = await storage.create_multipart(key, content_type="video/mp4")
     await storage.upload_part(key, upload_id, 1, bytes(5 * MIB))
     assert [u.upload_id for u in await storage.open_multipart_uploads(key)] == [upload_id]

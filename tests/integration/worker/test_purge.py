@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 from arq.jobs import Job, JobStatus
+from reelay_core.media.keys import item_prefix
 from reelay_worker.media.tasks import purge
 from reelay_worker.resources import WorkerResources
 
@@ -17,7 +18,7 @@ async def test_an_upload_after_delete_is_purged_later(
 ) -> None:
     account = await register(api)
     media = await create_media(api, account, clip_small)
-    prefix = f"media/{media['id']}/"
+    prefix = item_prefix(media["id"])
     assert (await api.delete(f"/videos/{media['id']}", headers=account.headers)).status_code == 204
 
     # The presigned POST handed out before the delete is valid for 15 more minutes.
@@ -40,4 +41,4 @@ async def test_purge_never_touches_a_live_item(
     assert (await post_form(media["upload"], clip_small)).status_code in (200, 204)
 
     assert await purge({"res": worker_resources}, media["id"]) == 0
-    assert await worker_resources.storage.list_keys(f"media/{media['id']}/")
+    assert await worker_resources.storage.list_keys(item_prefix(media["id"]))

@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 
 import httpx
+from reelay_core.media.keys import hls_key, output_key, output_prefix
 from reelay_core.storage import Storage
 
 from tests.integration.worker.conftest import (
@@ -48,14 +49,14 @@ async def test_1080p_source_gives_four_rungs_and_a_master_playlist(
     bitrates = [outputs[r]["bitrate"] for r in ("1080p", "720p", "480p", "360p")]
     assert bitrates == sorted(bitrates, reverse=True)
 
-    out = f"media/{media_id}/out/"
-    master = (await storage.get_bytes(f"{out}hls/master.m3u8")).decode()
+    out = output_prefix(media_id)
+    master = (await storage.get_bytes(hls_key(out, "master.m3u8"))).decode()
     assert master.count("#EXT-X-STREAM-INF") == 4
     assert playlist_entries(master) == [
         f"{r}/index.m3u8" for r in ("1080p", "720p", "480p", "360p")
     ]
     for variant in playlist_entries(master):
-        playlist = (await storage.get_bytes(f"{out}hls/{variant}")).decode()
+        playlist = (await storage.get_bytes(hls_key(out, variant))).decode()
         assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and "#EXT-X-ENDLIST" in playlist
         assert playlist_entries(playlist), variant
     # Every variant, every segment the playlists name, the MP4 and the poster; nothing else.
@@ -80,7 +81,7 @@ async def test_rotated_phone_video_comes_out_portrait(
         "mp4": (720, 1280), "poster": (720, 1280),
     }  # fmt: skip
     mp4 = tmp_path / "video.mp4"
-    mp4.write_bytes(await storage.get_bytes(f"media/{media_id}/out/video.mp4"))
+    mp4.write_bytes(await storage.get_bytes(output_key(output_prefix(media_id), "video.mp4")))
     video = next(s for s in probe(mp4)["streams"] if s["codec_type"] == "video")
     # Turned upright in the pixels: no display matrix left for a player to apply twice.
     assert (video["width"], video["height"]) == (720, 1280)
@@ -101,9 +102,9 @@ async def test_video_without_audio(
     rung_480 = media["outputs"][0]
     assert rung_480["bitrate"] == 1_400_000  # video only: no audio bitrate added
     mp4 = tmp_path / "video.mp4"
-    mp4.write_bytes(await storage.get_bytes(f"media/{media_id}/out/video.mp4"))
+    mp4.write_bytes(await storage.get_bytes(output_key(output_prefix(media_id), "video.mp4")))
     assert [s["codec_type"] for s in probe(mp4)["streams"]] == ["video"]
-    master = (await storage.get_bytes(f"media/{media_id}/out/hls/master.m3u8")).decode()
+    master = (await storage.get_bytes(hls_key(output_prefix(media_id), "master.m3u8"))).decode()
     assert "mp4a" not in master
 
 
