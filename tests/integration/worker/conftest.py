@@ -23,6 +23,7 @@ from arq import create_pool
 from reelay_core import jobs
 from reelay_core.binaries import ffmpeg_path, ffprobe_path
 from reelay_core.db.session import make_engine, make_session_factory
+from reelay_core.media.keys import hls_key, output_key, output_prefix
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from reelay_stack.children import ChildProcess
@@ -122,19 +123,23 @@ async def stored_events(engine: AsyncEngine, media_id: str) -> list[StoredEvent]
 
 
 async def output_keys(storage: Storage, media_id: str) -> list[str]:
-    return await storage.list_keys(f"media/{media_id}/out/")
+    return await storage.list_keys(output_prefix(media_id))
 
 
 async def expected_video_keys(storage: Storage, media_id: str) -> set[str]:
     """Every key a finished video should have, read from its own playlists."""
-    out = f"media/{media_id}/out/"
-    keys = {f"{out}hls/master.m3u8", f"{out}video.mp4", f"{out}poster.jpg"}
-    master = (await storage.get_bytes(f"{out}hls/master.m3u8")).decode()
+    out = output_prefix(media_id)
+    keys = {
+        hls_key(out, "master.m3u8"),
+        output_key(out, "video.mp4"),
+        output_key(out, "poster.jpg"),
+    }
+    master = (await storage.get_bytes(hls_key(out, "master.m3u8"))).decode()
     for variant in playlist_entries(master):
-        keys.add(f"{out}hls/{variant}")
+        keys.add(hls_key(out, variant))
         directory = variant.rsplit("/", 1)[0]
-        playlist = (await storage.get_bytes(f"{out}hls/{variant}")).decode()
-        keys |= {f"{out}hls/{directory}/{segment}" for segment in playlist_entries(playlist)}
+        playlist = (await storage.get_bytes(hls_key(out, variant))).decode()
+        keys |= {hls_key(out, f"{directory}/{segment}") for segment in playlist_entries(playlist)}
     return keys
 
 
