@@ -6,21 +6,20 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from reelay_core.db.models import MediaKind
 from reelay_core.logging import configure_logging
 from reelay_core.settings import Settings, get_settings
 
-from reelay_api.auth.endpoints import make_auth_controller
+from reelay_api.auth.endpoints import auth_router
 from reelay_api.auth.security import make_jwt_auth
 from reelay_api.deps import DEPENDENCIES
 from reelay_api.events.endpoints import make_media_events_handler, user_event_stream
 from reelay_api.health import healthz, metrics, readyz
-from reelay_api.media.endpoints import make_media_controller
+from reelay_api.media.endpoints import ImageController, VideoController
 from reelay_api.problems import EXCEPTION_HANDLERS
 from reelay_api.resources import lifespan
 from reelay_api.web import web_routes
 
-MEDIA_PATHS = {MediaKind.VIDEO: "/videos", MediaKind.IMAGE: "/images"}
+MEDIA_CONTROLLERS = [VideoController, ImageController]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -29,15 +28,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     jwt_auth = make_jwt_auth(settings)
     media_routes = [
         route
-        for kind, path in MEDIA_PATHS.items()
-        for route in (make_media_controller(kind, path), make_media_events_handler(kind, path))
+        for controller in MEDIA_CONTROLLERS
+        for route in (controller, make_media_events_handler(controller.kind, controller.path))
     ]
     return Litestar(
         route_handlers=[
             healthz,
             readyz,
             metrics,
-            make_auth_controller(settings, jwt_auth),
+            auth_router(settings),
             *media_routes,
             user_event_stream,
             *web_routes(settings),
@@ -46,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "jwt_auth": jwt_auth}),
         openapi_config=OpenAPIConfig(
             title="reelay",
             version="0.1.0",

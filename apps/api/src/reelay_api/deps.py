@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the DB session (the request owns its transaction) and clients."""
+"""Request-scoped dependencies: the DB session (the request's unit of work) and clients."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import TypeAlias
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.security.jwt import JWTCookieAuth, Token
+from reelay_core.effects import unit_of_work
 from reelay_core.settings import Settings
-from reelay_core.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_api.auth.security import AuthUser
@@ -17,15 +18,18 @@ from reelay_api.resources import Resources
 
 
 def provide_resources(state: State) -> Resources:
-    return state.resources
+    resources: Resources = state.resources
+    return resources
 
 
 def provide_settings(state: State) -> Settings:
-    return state.resources.settings
+    settings: Settings = state.settings
+    return settings
 
 
-def provide_storage(state: State) -> Storage:
-    return state.resources.storage
+def provide_jwt_auth(state: State) -> JWTCookieAuth[AuthUser, Token]:
+    jwt_auth: JWTCookieAuth[AuthUser, Token] = state.jwt_auth
+    return jwt_auth
 
 
 def provide_user(request: Request[AuthUser, object, State]) -> AuthUser:
@@ -33,21 +37,16 @@ def provide_user(request: Request[AuthUser, object, State]) -> AuthUser:
 
 
 async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
-    # Handlers commit explicitly where a job or an event must follow the commit; whatever is
-    # left is committed here, and anything unfinished is rolled back on error.
-    async with state.resources.sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    # Commits once the handler has built its answer (before it is sent), then runs what the
+    # handler's changes recorded for after the commit; an error rolls everything back instead.
+    async with unit_of_work(state.resources) as session:
+        yield session
 
 
 DEPENDENCIES = {
     "resources": Provide(provide_resources, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
-    "storage": Provide(provide_storage, sync_to_thread=False),
+    "jwt_auth": Provide(provide_jwt_auth, sync_to_thread=False),
     "db": Provide(provide_db),
     "user": Provide(provide_user, sync_to_thread=False),
 }
@@ -58,3 +57,5 @@ DEPENDENCIES = {
 Db: TypeAlias = NamedDependency[AsyncSession]
 CurrentUser: TypeAlias = NamedDependency[AuthUser]
 AppResources: TypeAlias = NamedDependency[Resources]
+AppSettings: TypeAlias = NamedDependency[Settings]
+JwtAuth: TypeAlias = NamedDependency[JWTCookieAuth[AuthUser, Token]]

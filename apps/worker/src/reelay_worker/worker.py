@@ -4,45 +4,31 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from contextlib import AsyncExitStack
 from typing import Any
 
 from arq import cron, func
 from reelay_core import jobs
-from reelay_core.binaries import ffmpeg_path, ffprobe_path
-from reelay_core.db.session import make_engine, make_session_factory
 from reelay_core.settings import Settings
-from reelay_core.storage import Storage
 
 from reelay_worker.media.tasks import abort_stale_uploads, purge, sweep_leases, transcode
-from reelay_worker.resources import WorkerResources
+from reelay_worker.resources import open_resources
 
 log = logging.getLogger(__name__)
 
 
 def make_worker_settings(settings: Settings) -> type:
     async def startup(ctx: dict[str, Any]) -> None:
-        engine = make_engine(str(settings.database_url), pool_size=settings.worker_concurrency + 4)
-        storage = Storage(settings)
-        await storage.__aenter__()
-        ctx["res"] = WorkerResources(
-            settings=settings,
-            engine=engine,
-            sessions=make_session_factory(engine),
-            storage=storage,
-            redis=ctx["redis"],
-            ffmpeg=ffmpeg_path(settings),
-            ffprobe=ffprobe_path(settings),
-        )
+        stack = ctx["stack"] = AsyncExitStack()
+        ctx["res"] = await stack.enter_async_context(open_resources(settings, ctx["redis"]))
         log.info(
             "worker ready: %d jobs at once, ffmpeg %s, temp dirs in %s",
             settings.worker_concurrency, ctx["res"].ffmpeg, tempfile.gettempdir(),
         )  # fmt: skip
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        res: WorkerResources | None = ctx.get("res")
-        if res is not None:
-            await res.storage.__aexit__(None, None, None)
-            await res.engine.dispose()
+        if "stack" in ctx:
+            await ctx["stack"].aclose()
 
     attributes = {
         "functions": [

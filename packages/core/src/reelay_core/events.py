@@ -1,25 +1,23 @@
 """Media events: written to Postgres (the truth) with a per-media sequence, then published.
 
-The caller commits between `record` and `publish`, so a subscriber never sees an event that a
-reconnecting client could not replay from the database.
+`record` writes in the caller's transaction; `publish` runs only after it commits (see
+`reelay_core.effects`), so a subscriber never sees an event that a reconnecting client could
+not replay from the database.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_core.db import models as m
-
-log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "media:"
 
@@ -64,20 +62,19 @@ async def record(
     media_id: uuid.UUID,
     event: str,
     *,
-    expect: dict[str, Any] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
     **changes: Any,
 ) -> MediaEventRecord | None:
     """Apply `changes` to the media row and store the event, in the caller's transaction.
 
     The UPDATE takes the row lock, so sequence numbers are gapless even with concurrent
-    writers. `expect` fences the write (e.g. `{"attempt": 2, "status": "processing"}`): when
-    the row no longer matches, or is gone, nothing is written and None is returned.
+    writers. `where` fences the write (e.g. this attempt, still processing): when the row no
+    longer matches, or is gone, nothing is written and None is returned.
     """
-    fence = [getattr(m.Media, column) == value for column, value in (expect or {}).items()]
     media = (
         await session.execute(
             update(m.Media)
-            .where(m.Media.id == media_id, *fence)
+            .where(m.Media.id == media_id, *where)
             .values(last_event_seq=m.Media.last_event_seq + 1, **changes)
             .returning(m.Media)
             .execution_options(synchronize_session=False)
@@ -92,21 +89,5 @@ async def record(
     return MediaEventRecord(str(media.id), str(media.owner_id), media.last_event_seq, event, data)
 
 
-async def publish(redis: Redis, record: MediaEventRecord | None) -> None:
-    if record is not None:
-        await redis.publish(channel(record.media_id), record.to_json())
-
-
-# Short: while Redis is down its client retries for half a minute, and a publish must not hold
-# up a request or FFmpeg's progress reading for that long.
-PUBLISH_TIMEOUT = 2.0
-
-
-async def publish_best_effort(redis: Redis, record: MediaEventRecord | None) -> bool:
-    """Publish a committed event; on failure SSE clients still replay it from Postgres."""
-    try:
-        await asyncio.wait_for(publish(redis, record), PUBLISH_TIMEOUT)
-    except Exception as exc:
-        log.warning("could not publish an event of %s: %r", record and record.media_id, exc)
-        return False
-    return True
+async def publish(redis: Redis, record: MediaEventRecord) -> None:
+    await redis.publish(channel(record.media_id), record.to_json())

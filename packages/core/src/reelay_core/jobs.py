@@ -33,12 +33,23 @@ def transcode_job_id(media_id: uuid.UUID | str, attempt: int) -> str:
 
 
 async def enqueue_transcode(
-    redis: ArqRedis, media_id: uuid.UUID | str, attempt: int, *, defer_by: float | None = None
-) -> str:
-    job_id = transcode_job_id(media_id, attempt)
+    redis: ArqRedis,
+    media_id: uuid.UUID | str,
+    attempt: int,
+    *,
+    defer_by: float | None = None,
+    request_id: str | None = None,
+) -> None:
+    """`request_id` is the API request that queued it, so the job's log lines carry it too."""
     # arq returns None when a job with this id exists or its result is kept: already queued.
-    await redis.enqueue_job(TRANSCODE, str(media_id), attempt, _job_id=job_id, _defer_by=defer_by)
-    return job_id
+    await redis.enqueue_job(
+        TRANSCODE,
+        str(media_id),
+        attempt,
+        request_id=request_id,
+        _job_id=transcode_job_id(media_id, attempt),
+        _defer_by=defer_by,
+    )
 
 
 async def schedule_purge(redis: ArqRedis, media_id: uuid.UUID | str, *, defer_by: float) -> None:

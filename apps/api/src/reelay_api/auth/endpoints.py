@@ -1,84 +1,83 @@
-"""/auth: register, log in (token + session cookie), who am I."""
+"""/auth: register, log in (token + session cookie), log out, who am I."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import JSONBody
-from litestar.security.jwt import JWTCookieAuth
 from reelay_core.settings import Settings
 
 from reelay_api.auth import service
 from reelay_api.auth.schemas import Credentials, TokenOut, UserOut
-from reelay_api.deps import CurrentUser, Db
+from reelay_api.deps import AppSettings, CurrentUser, Db, JwtAuth
 from reelay_api.problems import Problem, problem_docs
 
 
-def make_auth_controller(settings: Settings, jwt_auth: JWTCookieAuth) -> type[Controller]:
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.auth_rate_limit_per_minute),
-        exclude=["^/auth/me"],
+class AuthController(Controller):
+    tags = ["auth"]
+
+    @post(
+        "/register",
+        status_code=201,
+        summary="Create an account",
+        responses=problem_docs(400, 409, 422, 429),
     )
+    async def register(self, data: JSONBody[Credentials], db: Db) -> UserOut:
+        try:
+            user = await service.register(db, data.email, data.password)
+        except service.EmailTaken:
+            raise Problem(
+                409, "This email is already registered; log in instead.", code="email_taken"
+            ) from None
+        return UserOut(id=str(user.id), email=user.email)
 
-    class AuthController(Controller):
-        path = "/auth"
-        tags = ["auth"]
-        middleware = [rate_limit.middleware]
-
-        @post(
-            "/register",
-            status_code=201,
-            summary="Create an account",
-            responses=problem_docs(400, 409, 422, 429),
+    @post(
+        "/token",
+        status_code=200,
+        summary="Log in: a bearer token and a session cookie",
+        responses=problem_docs(400, 401, 422, 429),
+    )
+    async def token(
+        self, data: JSONBody[Credentials], db: Db, settings: AppSettings, jwt_auth: JwtAuth
+    ) -> Response[TokenOut]:
+        user = await service.authenticate(db, data.email, data.password)
+        if user is None:
+            raise Problem(401, "Wrong email or password.", code="bad_credentials")
+        ttl = settings.token_ttl_seconds
+        token = jwt_auth.create_token(
+            identifier=str(user.id),
+            token_expiration=timedelta(seconds=ttl),
+            token_extras={"email": user.email},
         )
-        async def register(self, data: JSONBody[Credentials], db: Db) -> UserOut:
-            try:
-                user = await service.register(db, data.email, data.password)
-            except service.EmailTaken:
-                raise Problem(
-                    409, "This email is already registered; log in instead.", code="email_taken"
-                ) from None
-            return UserOut(id=str(user.id), email=user.email)
-
-        @post(
-            "/token",
-            status_code=200,
-            summary="Log in: a bearer token and a session cookie",
-            responses=problem_docs(400, 401, 422, 429),
+        # HttpOnly: page scripts cannot read it; EventSource sends it along by itself.
+        cookie = Cookie(
+            key=jwt_auth.key,
+            value=token,
+            path="/",
+            httponly=True,
+            max_age=ttl,
+            samesite="lax",
+            secure=settings.api_base_url.startswith("https://"),
         )
-        async def token(self, data: JSONBody[Credentials], db: Db) -> Response[TokenOut]:
-            user = await service.authenticate(db, data.email, data.password)
-            if user is None:
-                raise Problem(401, "Wrong email or password.", code="bad_credentials")
-            ttl = settings.token_ttl_seconds
-            token = jwt_auth.create_token(
-                identifier=str(user.id),
-                token_expiration=timedelta(seconds=ttl),
-                token_extras={"email": user.email},
-            )
-            # HttpOnly: page scripts cannot read it; EventSource sends it along by itself.
-            cookie = Cookie(
-                key=jwt_auth.key,
-                value=token,
-                path="/",
-                httponly=True,
-                max_age=ttl,
-                samesite="lax",
-                secure=settings.api_base_url.startswith("https://"),
-            )
-            return Response(TokenOut(access_token=token, expires_in=ttl), cookies=[cookie])
+        return Response(TokenOut(access_token=token, expires_in=ttl), cookies=[cookie])
 
-        @post("/logout", status_code=204, summary="End the browser session: drop the cookie")
-        async def logout(self) -> Response[None]:
-            response = Response(None, status_code=204)
-            response.delete_cookie(jwt_auth.key, path="/")
-            return response
+    @post("/logout", status_code=204, summary="End the browser session: drop the cookie")
+    async def logout(self, jwt_auth: JwtAuth) -> Response[None]:
+        response = Response(None, status_code=204)
+        response.delete_cookie(jwt_auth.key, path="/")
+        return response
 
-        @get("/me", summary="The caller's account", responses=problem_docs(401))
-        async def me(self, user: CurrentUser) -> UserOut:
-            return UserOut(id=str(user.id), email=user.email)
+    @get("/me", summary="The caller's account", responses=problem_docs(401))
+    async def me(self, user: CurrentUser) -> UserOut:
+        return UserOut(id=str(user.id), email=user.email)
 
-    return AuthController
+
+def auth_router(settings: Settings) -> Router:
+    """/auth with its rate limit, whose rate is a setting (`/auth/me` is not limited)."""
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.auth_rate_limit_per_minute), exclude=["^/auth/me"]
+    )
+    return Router("/auth", route_handlers=[AuthController], middleware=[rate_limit.middleware])

@@ -14,7 +14,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from reelay_core import events, lifecycle
+from reelay_core import events
+from reelay_core.media import transitions
 from reelay_core.db import models as m
 from reelay_core.events import MediaEventRecord
 from sse_starlette import ServerSentEvent
@@ -47,7 +48,7 @@ def current_state(media: m.Media) -> MediaEventRecord:
         str(media.id),
         str(media.owner_id),
         media.last_event_seq,
-        lifecycle.event_name(media.status),
+        transitions.event_name(media.status),
         events.snapshot(media),
     )
 
@@ -106,7 +107,7 @@ async def media_events(
             else:
                 state = current_state(media)
                 yield to_sse(state)
-                if lifecycle.is_terminal_event(state.event):
+                if transitions.is_terminal_event(state.event):
                     return
                 sent, catch_up = state.seq, nothing()
             drops_seen = 0
@@ -117,7 +118,7 @@ async def media_events(
                     yield to_sse(record)
                     sent = record.seq
                     # A stored terminal event followed by more (the item was retried) is history.
-                    if is_last and lifecycle.is_terminal_event(record.event):
+                    if is_last and transitions.is_terminal_event(record.event):
                         return
                 item = await next_item(sub)
                 if isinstance(item, MediaEventRecord) and item.seq <= sent + 1:
@@ -148,7 +149,7 @@ def replays(last_event_id: int | None, media: m.Media) -> bool:
         return False
     return not (
         last_event_id == media.last_event_seq
-        and lifecycle.is_terminal_event(lifecycle.event_name(media.status))
+        and transitions.is_terminal_event(transitions.event_name(media.status))
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIMediaType as MediaTypeDoc
 from litestar.openapi.spec import Operation, RequestBody, Schema
@@ -15,6 +16,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
+from reelay_core.media import transitions
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_api.auth.security import AuthUser
@@ -56,261 +58,228 @@ class FormUploadOperation(Operation):
         )
 
 
-def make_media_controller(kind: MediaKind, path: str) -> type[Controller]:
-    noun = kind.value
+class MediaController(Controller):
+    """The routes of one media kind; a subclass per kind sets `path` and `kind`."""
 
-    async def queued_answer(db: AsyncSession, media: m.Media) -> MediaQueued:
-        position = await repository.queue_position(db, media)
-        return MediaQueued.of(media, queue_position=position, job_id=media.job_id)
+    kind: ClassVar[MediaKind]
 
-    class MediaController(Controller):
-        tags = [path.strip("/")]
+    def get_route_handlers(self) -> list[BaseRouteHandler]:
+        # Handlers are copied per controller, so each kind's summaries can name it.
+        handlers = super().get_route_handlers()
+        for handler in handlers:
+            if isinstance(handler, HTTPRouteHandler) and handler.summary:
+                handler.summary = handler.summary.format(noun=self.kind.value)
+        return handlers
 
-        @post(
-            "/",
-            status_code=201,
-            summary=f"Start a {noun} upload: a presigned POST or multipart URLs",
-            responses=problem_docs(400, 401, 413, 415, 422),
+    @post(
+        "/",
+        status_code=201,
+        summary="Start a {noun} upload: a presigned POST or multipart URLs",
+        responses=problem_docs(400, 401, 413, 415, 422),
+    )
+    async def create(
+        self, data: JSONBody[CreateMedia], user: CurrentUser, db: Db, resources: AppResources
+    ) -> MediaCreated:
+        media, upload = await uploads.create(
+            db,
+            resources.storage,
+            resources.settings,
+            owner_id=user.id,
+            kind=self.kind,
+            filename=data.filename,
+            content_type=data.content_type,
+            size=data.size,
         )
-        async def create(
-            self, data: JSONBody[CreateMedia], user: CurrentUser, db: Db, resources: AppResources
-        ) -> MediaCreated:
-            media, upload, record = await uploads.create(
-                db,
-                resources.storage,
-                resources.settings,
-                owner_id=user.id,
-                kind=kind,
-                filename=data.filename,
-                content_type=data.content_type,
-                size=data.size,
+        return MediaCreated.of(media, upload=upload)
+
+    @post(
+        "/upload",
+        status_code=202,
+        summary="Upload a {noun} through the API (multipart/form-data)",
+        description="For clients that cannot upload to storage directly. The body is streamed "
+        "to storage as it arrives; the size limit is enforced while streaming.",
+        request_max_body_size=None,
+        operation_class=FormUploadOperation,
+        responses=problem_docs(400, 401, 413, 415, 422),
+    )
+    async def upload(
+        self,
+        request: Request[AuthUser, Any, State],
+        user: CurrentUser,
+        db: Db,
+        resources: AppResources,
+    ) -> MediaQueued:
+        media_id = uuid.uuid4()
+        received = await upload_stream.receive_file(
+            request.stream(),
+            request.headers.get("content-type"),
+            request.content_length,
+            storage=resources.storage,
+            settings=resources.settings,
+            kind=self.kind,
+            media_id=media_id,
+        )
+        media = uploads.new_media(
+            owner_id=user.id,
+            kind=self.kind,
+            filename=received.filename,
+            content_type=received.content_type,
+            size=received.size,
+            media_id=media_id,
+        )
+        await transitions.create_uploaded(db, media)
+        return await queued_answer(db, media)
+
+    @post(
+        "/{media_id:uuid}/parts",
+        status_code=200,
+        summary="Fresh part URLs for what is missing, and the parts already stored",
+        responses=problem_docs(401, 404, 409),
+    )
+    async def parts(
+        self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
+    ) -> ResumeParts:
+        media = await repository.get_owned(db, media_id, user.id, self.kind)
+        return await uploads.resume_parts(resources.storage, resources.settings, media)
+
+    @post(
+        "/{media_id:uuid}/complete",
+        status_code=202,
+        summary="Check the stored upload and queue processing (idempotent)",
+        responses=problem_docs(400, 401, 404, 409, 422),
+    )
+    async def complete(
+        self,
+        media_id: FromPath[uuid.UUID],
+        user: CurrentUser,
+        db: Db,
+        resources: AppResources,
+        data: JSONBody[CompleteUpload | None] = None,
+    ) -> MediaQueued:
+        media = await repository.get_owned(db, media_id, user.id, self.kind, lock=True)
+        await uploads.complete(db, resources.storage, media, data.parts if data else None)
+        return await queued_answer(db, media)
+
+    @get("/", summary="The caller's {noun}s, newest first", responses=problem_docs(401, 422))
+    async def list_media(
+        self,
+        user: CurrentUser,
+        db: Db,
+        status: FromQuery[MediaStatus | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        cursor: Annotated[
+            str | None, QueryParameter(description="`next_cursor` of the previous page.")
+        ] = None,
+    ) -> MediaPage:
+        page = await repository.list_page(
+            db, user.id, self.kind, status=status, limit=limit, cursor=cursor
+        )
+        positions = await repository.queue_positions(db, page.items)
+        return MediaPage(
+            items=[MediaOut.of(item, queue_position=positions.get(item.id)) for item in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+    @get("/{media_id:uuid}", summary="One {noun}", responses=problem_docs(401, 404))
+    async def get_one(self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db) -> MediaOut:
+        media = await repository.get_owned(db, media_id, user.id, self.kind)
+        return MediaOut.of(media, queue_position=await repository.queue_position(db, media))
+
+    @post(
+        "/{media_id:uuid}/cancel",
+        status_code=202,
+        summary="Cancel: a running job is aborted, the status becomes canceled",
+        responses=problem_docs(401, 404, 409),
+    )
+    async def cancel(self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db) -> MediaOut:
+        media = await repository.get_owned(db, media_id, user.id, self.kind, lock=True)
+        await service.cancel(db, media)
+        return MediaOut.of(media)
+
+    @post(
+        "/{media_id:uuid}/retry",
+        status_code=202,
+        summary="Queue a failed or canceled item again",
+        responses=problem_docs(401, 404, 409),
+    )
+    async def retry(self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db) -> MediaQueued:
+        media = await repository.get_owned(db, media_id, user.id, self.kind, lock=True)
+        await service.retry(db, media)
+        return await queued_answer(db, media)
+
+    @delete(
+        "/{media_id:uuid}",
+        status_code=204,
+        summary="Abort any job and delete every stored object and the item",
+        responses=problem_docs(401, 404),
+    )
+    async def remove(
+        self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
+    ) -> None:
+        media = await repository.get_owned(db, media_id, user.id, self.kind, lock=True)
+        await service.delete(db, resources.storage, resources.settings, media)
+
+    @get(
+        "/{media_id:uuid}/download",
+        status_code=307,
+        summary="Redirect to a short-lived download URL of the source or a rendition",
+        responses=problem_docs(401, 404, 409),
+    )
+    async def download(
+        self,
+        media_id: FromPath[uuid.UUID],
+        user: CurrentUser,
+        db: Db,
+        resources: AppResources,
+        rendition: Annotated[
+            str,
+            QueryParameter(description="`source`, `mp4`, or an output name like `720p`."),
+        ] = "source",
+    ) -> Redirect:
+        media = await repository.get_owned(db, media_id, user.id, self.kind)
+        url = await playback.download_url(resources.storage, resources.settings, media, rendition)
+        return Redirect(url, status_code=307)
+
+    @get(
+        "/{media_id:uuid}/hls/{playlist:str}",
+        media_type=HLS_TYPE,
+        summary="HLS master (master.m3u8) or variant ({{name}}.m3u8) playlist",
+        responses=problem_docs(401, 404, 409),
+    )
+    async def hls(
+        self,
+        media_id: FromPath[uuid.UUID],
+        playlist: FromPath[str],
+        user: CurrentUser,
+        db: Db,
+        resources: AppResources,
+    ) -> Response[str]:
+        media = await repository.get_owned(db, media_id, user.id, self.kind)
+        if not playlist.endswith(".m3u8"):
+            raise Problem(404, "Playlists end in .m3u8.", code="not_found")
+        name = playlist.removesuffix(".m3u8")
+        if name == "master":
+            text = await playback.master_playlist(resources.storage, media)
+        else:
+            text = await playback.variant_playlist(
+                resources.storage, resources.settings, media, name
             )
-            await db.commit()
-            await service.announce(resources.redis, record)
-            return MediaCreated.of(media, upload=upload)
+        # Short cache: variant playlists carry presigned URLs that expire.
+        return Response(text, media_type=HLS_TYPE, headers={"Cache-Control": "private, max-age=60"})
 
-        @post(
-            "/upload",
-            status_code=202,
-            summary=f"Upload a {noun} through the API (multipart/form-data)",
-            description="For clients that cannot upload to storage directly. The body is streamed "
-            "to storage as it arrives; the size limit is enforced while streaming.",
-            request_max_body_size=None,
-            operation_class=FormUploadOperation,
-            responses=problem_docs(400, 401, 413, 415, 422),
-        )
-        async def upload(
-            self,
-            request: Request[AuthUser, Any, State],
-            user: CurrentUser,
-            db: Db,
-            resources: AppResources,
-        ) -> MediaQueued:
-            media_id = uuid.uuid4()
-            received = await upload_stream.receive_file(
-                request.stream(),
-                request.headers.get("content-type"),
-                request.content_length,
-                storage=resources.storage,
-                settings=resources.settings,
-                kind=kind,
-                media_id=media_id,
-            )
-            media = uploads.new_media(
-                owner_id=user.id,
-                kind=kind,
-                filename=received.filename,
-                content_type=received.content_type,
-                size=received.size,
-                media_id=media_id,
-            )
-            try:
-                record = await uploads.add_uploaded(db, media)
-                await db.commit()
-            except BaseException:
-                await resources.storage.delete_prefix(service.media_prefix(media))
-                raise
-            await service.enqueue(resources.redis, media)
-            await service.announce(resources.redis, record)
-            return await queued_answer(db, media)
 
-        @post(
-            "/{media_id:uuid}/parts",
-            status_code=200,
-            summary="Fresh part URLs for what is missing, and the parts already stored",
-            responses=problem_docs(401, 404, 409),
-        )
-        async def parts(
-            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
-        ) -> ResumeParts:
-            media = await repository.get_owned(db, media_id, user.id, kind)
-            return await uploads.resume_parts(resources.storage, resources.settings, media)
+class VideoController(MediaController):
+    path = "/videos"
+    tags = ["videos"]
+    kind = MediaKind.VIDEO
 
-        @post(
-            "/{media_id:uuid}/complete",
-            status_code=202,
-            summary="Check the stored upload and queue processing (idempotent)",
-            responses=problem_docs(400, 401, 404, 409, 422),
-        )
-        async def complete(
-            self,
-            media_id: FromPath[uuid.UUID],
-            user: CurrentUser,
-            db: Db,
-            resources: AppResources,
-            data: JSONBody[CompleteUpload | None] = None,
-        ) -> MediaQueued:
-            media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
-            record = await uploads.complete(
-                db, resources.storage, media, data.parts if data else None
-            )
-            await db.commit()
-            if media.status == MediaStatus.QUEUED:
-                # After commit, so the job finds its row; the job id makes a repeat a no-op.
-                await service.enqueue(resources.redis, media)
-            await service.announce(resources.redis, record)
-            return await queued_answer(db, media)
 
-        @get(
-            "/",
-            summary=f"The caller's {noun}s, newest first",
-            responses=problem_docs(401, 422),
-        )
-        async def list_media(
-            self,
-            user: CurrentUser,
-            db: Db,
-            status: FromQuery[MediaStatus | None] = None,
-            limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-            cursor: Annotated[
-                str | None, QueryParameter(description="`next_cursor` of the previous page.")
-            ] = None,
-        ) -> MediaPage:
-            page = await repository.list_page(
-                db, user.id, kind, status=status, limit=limit, cursor=cursor
-            )
-            return MediaPage(
-                items=[
-                    MediaOut.of(item, queue_position=await repository.queue_position(db, item))
-                    for item in page.items
-                ],
-                next_cursor=page.next_cursor,
-            )
+class ImageController(MediaController):
+    path = "/images"
+    tags = ["images"]
+    kind = MediaKind.IMAGE
 
-        @get("/{media_id:uuid}", summary=f"One {noun}", responses=problem_docs(401, 404))
-        async def get_one(
-            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db
-        ) -> MediaOut:
-            media = await repository.get_owned(db, media_id, user.id, kind)
-            return MediaOut.of(media, queue_position=await repository.queue_position(db, media))
 
-        @post(
-            "/{media_id:uuid}/cancel",
-            status_code=202,
-            summary="Cancel: a running job is aborted, the status becomes canceled",
-            responses=problem_docs(401, 404, 409),
-        )
-        async def cancel(
-            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
-        ) -> MediaOut:
-            media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
-            record = await service.cancel(db, resources.storage, media)
-            await db.commit()
-            await service.abort_job(resources.redis, media.job_id)
-            await service.announce(resources.redis, record)
-            return MediaOut.of(media)
-
-        @post(
-            "/{media_id:uuid}/retry",
-            status_code=202,
-            summary="Queue a failed or canceled item again",
-            responses=problem_docs(401, 404, 409),
-        )
-        async def retry(
-            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
-        ) -> MediaQueued:
-            media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
-            record = await service.retry(db, media)
-            await db.commit()
-            await service.enqueue(resources.redis, media)
-            await service.announce(resources.redis, record)
-            return await queued_answer(db, media)
-
-        @delete(
-            "/{media_id:uuid}",
-            status_code=204,
-            summary="Abort any job and delete every stored object and the item",
-            responses=problem_docs(401, 404),
-        )
-        async def remove(
-            self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
-        ) -> None:
-            media = await repository.get_owned(db, media_id, user.id, kind, lock=True)
-            was_processing = media.status == MediaStatus.PROCESSING
-            # Cancel first and commit: the worker's fenced writes fail from here on.
-            record = await service.stop(db, resources.storage, media)
-            await db.commit()
-            await service.announce(resources.redis, record)  # open SSE streams end
-            await service.abort_job(
-                resources.redis,
-                media.job_id,
-                wait=service.ABORT_WAIT_SECONDS if was_processing else 0.1,
-            )
-            await service.delete(db, resources.storage, media)
-            await service.schedule_purge(resources.redis, resources.settings, media)
-
-        @get(
-            "/{media_id:uuid}/download",
-            status_code=307,
-            summary="Redirect to a short-lived download URL of the source or a rendition",
-            responses=problem_docs(401, 404, 409),
-        )
-        async def download(
-            self,
-            media_id: FromPath[uuid.UUID],
-            user: CurrentUser,
-            db: Db,
-            resources: AppResources,
-            rendition: Annotated[
-                str,
-                QueryParameter(description="`source`, `mp4`, or an output name like `720p`."),
-            ] = "source",
-        ) -> Redirect:
-            media = await repository.get_owned(db, media_id, user.id, kind)
-            url = await playback.download_url(
-                resources.storage, resources.settings, media, rendition
-            )
-            return Redirect(url, status_code=307)
-
-        @get(
-            "/{media_id:uuid}/hls/{playlist:str}",
-            media_type=HLS_TYPE,
-            summary="HLS master (master.m3u8) or variant ({name}.m3u8) playlist",
-            responses=problem_docs(401, 404, 409),
-        )
-        async def hls(
-            self,
-            media_id: FromPath[uuid.UUID],
-            playlist: FromPath[str],
-            user: CurrentUser,
-            db: Db,
-            resources: AppResources,
-        ) -> Response[str]:
-            media = await repository.get_owned(db, media_id, user.id, kind)
-            if not playlist.endswith(".m3u8"):
-                raise Problem(404, "Playlists end in .m3u8.", code="not_found")
-            name = playlist.removesuffix(".m3u8")
-            if name == "master":
-                text = await playback.master_playlist(resources.storage, media)
-            else:
-                text = await playback.variant_playlist(
-                    resources.storage, resources.settings, media, name
-                )
-            # Short cache: variant playlists carry presigned URLs that expire.
-            return Response(
-                text, media_type=HLS_TYPE, headers={"Cache-Control": "private, max-age=60"}
-            )
-
-    MediaController.path = path
-    MediaController.__name__ = f"{kind.value.title()}Controller"
-    return MediaController
+async def queued_answer(db: AsyncSession, media: m.Media) -> MediaQueued:
+    position = await repository.queue_position(db, media)
+    return MediaQueued.of(media, queue_position=position, job_id=media.job_id)

@@ -1,7 +1,8 @@
 """Getting a source into storage: presigned POST or multipart instructions, resuming, and the
 checks of POST .../complete before an item is queued.
 
-Functions flush; the endpoint owns the transaction and sends jobs and events after commit.
+Functions flush; the request's session commits, then the recorded effects (publish the event,
+enqueue the job) run.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import uuid
 from datetime import timedelta
 
 from botocore.exceptions import ClientError
-from reelay_core import events
+from reelay_core import effects
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
-from reelay_core.events import MediaEventRecord
+from reelay_core.db.models.base import utcnow
+from reelay_core.media import keys, transitions
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage, UploadNotFound
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +30,6 @@ from reelay_api.media.schemas import (
     ResumeParts,
     StoredPartOut,
 )
-from reelay_api.media.service import queue, utcnow
 from reelay_api.problems import Problem
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part (all but the last)
@@ -77,14 +78,13 @@ def new_media(
         attempt=0,
         outputs=[],
         last_event_seq=0,
-        # Everything of one item lives under media/{id}/ (service.media_prefix).
         source_key=source_key(media_id, filename),
-        output_prefix=f"media/{media_id}/out/",
+        output_prefix=keys.output_prefix(media_id),
     )
 
 
 def source_key(media_id: uuid.UUID, filename: str) -> str:
-    return f"media/{media_id}/source{extension_of(filename)}"
+    return keys.source_key(media_id, extension_of(filename))
 
 
 async def create(
@@ -97,7 +97,7 @@ async def create(
     filename: str,
     content_type: str,
     size: int,
-) -> tuple[m.Media, PresignedPost | MultipartUpload, MediaEventRecord | None]:
+) -> tuple[m.Media, PresignedPost | MultipartUpload]:
     check_type(kind, filename, content_type)
     if size > settings.max_upload_bytes:
         raise too_large(size, settings)
@@ -126,18 +126,8 @@ async def create(
             expires=settings.presign_ttl_seconds,
         )
         upload = PresignedPost(url=post["url"], fields=post["fields"], expires_at=expires_at)
-    db.add(media)
-    await db.flush()
-    record = await events.record(db, media.id, "status")
-    await db.refresh(media)
-    return media, upload, record
-
-
-async def add_uploaded(db: AsyncSession, media: m.Media) -> MediaEventRecord | None:
-    """Store an item whose source the API itself streamed to storage, and queue it."""
-    db.add(media)
-    await db.flush()
-    return await queue(db, media, attempt=1)
+    await transitions.create(db, media)
+    return media, upload
 
 
 async def presign_parts(
@@ -194,11 +184,15 @@ def upload_expired() -> Problem:
 
 async def complete(
     db: AsyncSession, storage: Storage, media: m.Media, parts: list[CompletedPart] | None
-) -> MediaEventRecord | None:
-    """Check the stored upload and queue the item; None when it was queued already."""
+) -> None:
+    """Check the stored upload and queue the item."""
     if media.status != MediaStatus.AWAITING_UPLOAD:
         if media.job_id and media.status != MediaStatus.CANCELED:
-            return None  # idempotent: the same job answers again
+            # Idempotent: the same job answers again. Enqueued once more in case the first
+            # enqueue was lost; the job id makes that a no-op otherwise.
+            if media.status == MediaStatus.QUEUED:
+                effects.enqueue_transcode(db, media.id, media.attempt)
+            return
         raise Problem(
             409,
             f"This item is {media.status}; only an upload in progress can be completed.",
@@ -225,7 +219,7 @@ async def complete(
             f"The uploaded file has {stored} bytes, but {media.size} were declared.",
             code="size_mismatch",
         )
-    return await queue(db, media, attempt=1)
+    await transitions.queue_attempt(db, media, attempt=1)
 
 
 async def assemble_parts(

@@ -1,7 +1,7 @@
 """One attempt at processing one media item: claim, progress, lease, and how it ends.
 
-Every write is fenced on (attempt, status=processing): once the item is canceled, deleted or
-handed to a newer attempt, this attempt's writes match no row and it stops.
+Every write is fenced on (attempt, status=processing) by `transitions`: once the item is
+canceled, deleted or handed to a newer attempt, this attempt's writes match no row and it stops.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 from typing import Any
 
-from reelay_core import events, jobs
 from reelay_core.db import models as m
-from reelay_core.db.models import MediaStatus
+from reelay_core.effects import unit_of_work
+from reelay_core.media import transitions
+from reelay_core.media.outputs import Rendition
 from reelay_core.media.progress import ProgressThrottle
-from sqlalchemy import ColumnElement, func, update
 
 from reelay_worker.resources import WorkerResources
 
@@ -50,11 +50,10 @@ class Fenced(Exception):
     """This attempt no longer owns the media item (canceled, deleted or superseded)."""
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Attempt:
+    """One attempt's view of its item: each step is a `transitions` step in a unit of work of
+    its own, so it commits (and its event is published) at once."""
+
     def __init__(self, res: WorkerResources, media_id: uuid.UUID, number: int) -> None:
         self.res = res
         self.media_id = media_id
@@ -62,50 +61,19 @@ class Attempt:
         self.progress = 0.0
         self.stage: str | None = None
         self.throttle = ProgressThrottle()
-        self.media: m.Media | None = None
         self.lost = False  # keep_lease found the item canceled, deleted or taken over
         # Uploads report from several tasks: one at a time, or a slower write of a lower value
         # could land after a higher one and the stored progress would go back.
         self._reporting = asyncio.Lock()
 
-    @property
-    def fence(self) -> dict[str, Any]:
-        return {"attempt": self.number, "status": MediaStatus.PROCESSING}
-
-    def lease_deadline(self) -> ColumnElement[datetime]:
-        # The database's clock, like the sweeper's: workers' clocks need not agree.
-        return func.now() + timedelta(seconds=self.res.settings.lease_seconds)
-
-    async def write(
-        self, event: str, *, expect: dict[str, Any] | None = None, **changes: Any
-    ) -> bool:
-        async with self.res.sessions() as db:
-            record = await events.record(
-                db, self.media_id, event, expect=expect or self.fence, **changes
-            )
-            await db.commit()
-        if record is None:
-            return False
-        await events.publish_best_effort(self.res.redis, record)
-        return True
-
     async def claim(self) -> m.Media | None:
         """Move queued -> processing for this attempt; None when the item is not ours to run."""
-        ok = await self.write(
-            "status",
-            expect={"attempt": self.number, "status": MediaStatus.QUEUED},
-            status=MediaStatus.PROCESSING,
-            stage="probe",
-            progress=0.0,
-            eta_seconds=None,
-            lease_expires_at=self.lease_deadline(),
-        )
-        if not ok:
-            return None
-        async with self.res.sessions() as db:
-            self.media = await db.get(m.Media, self.media_id)
+        async with unit_of_work(self.res) as db:
+            media = await transitions.claim(
+                db, self.media_id, self.number, lease_seconds=self.res.settings.lease_seconds
+            )
         self.stage = "probe"
-        return self.media
+        return media
 
     async def report(self, stage: str, fraction: float, *, eta: int | None = None) -> None:
         """Progress within `stage` (0..1), throttled and never decreasing; Fenced once the item
@@ -116,39 +84,27 @@ class Attempt:
             if not (due or stage != self.stage):
                 return
             self.progress, self.stage = value, stage
-            if not await self.write("progress", progress=value, stage=stage, eta_seconds=eta):
+            async with unit_of_work(self.res) as db:
+                ours = await transitions.report_progress(
+                    db, self.media_id, self.number, progress=value, stage=stage, eta_seconds=eta
+                )
+            if not ours:
                 raise Fenced()
 
     async def save_source(self, source: dict[str, Any]) -> None:
-        async with self.res.sessions() as db:
-            await db.execute(
-                update(m.Media)
-                .where(m.Media.id == self.media_id, *self._fence_clauses())
-                .values(source=source)
-            )
-            await db.commit()
-
-    async def renew_lease(self) -> bool:
-        async with self.res.sessions() as db:
-            result = await db.execute(
-                update(m.Media)
-                .where(m.Media.id == self.media_id, *self._fence_clauses())
-                .values(lease_expires_at=self.lease_deadline())
-                .execution_options(synchronize_session=False)
-            )
-            await db.commit()
-        return result.rowcount == 1  # type: ignore[attr-defined]
-
-    def _fence_clauses(self) -> list[Any]:
-        return [getattr(m.Media, k) == v for k, v in self.fence.items()]
+        async with unit_of_work(self.res) as db:
+            await transitions.update_running(db, self.media_id, self.number, source=source)
 
     async def keep_lease(self, owner: asyncio.Task[Any]) -> None:
         """Renew the lease every third of its length; cancel `owner` once the item is not ours."""
-        interval = max(1.0, self.res.settings.lease_seconds / 3)
+        lease_seconds = self.res.settings.lease_seconds
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(1.0, lease_seconds / 3))
             try:
-                still_ours = await self.renew_lease()
+                async with unit_of_work(self.res) as db:
+                    still_ours = await transitions.renew_lease(
+                        db, self.media_id, self.number, lease_seconds=lease_seconds
+                    )
             except Exception as exc:  # a database blip: the next renewal may succeed
                 log.warning("lease renewal for %s failed: %s", self.media_id, exc)
                 continue
@@ -161,63 +117,34 @@ class Attempt:
                 return
 
     # -- endings -------------------------------------------------------------------------------
-    async def complete(self, outputs: list[dict[str, Any]]) -> bool:
-        return await self.write(
-            "completed",
-            status=MediaStatus.COMPLETED,
-            progress=100.0,
-            stage=None,
-            eta_seconds=None,
-            outputs=outputs,
-            completed_at=utcnow(),
-            lease_expires_at=None,
-        )
+    async def complete(self, outputs: Sequence[Rendition]) -> bool:
+        async with unit_of_work(self.res) as db:
+            return await transitions.complete(db, self.media_id, self.number, outputs)
 
     async def fail(self, code: str, message: str) -> bool:
-        return await self.write(
-            "failed",
-            status=MediaStatus.FAILED,
-            stage=None,
-            eta_seconds=None,
-            error_code=code,
-            error_message=message,
-            lease_expires_at=None,
-        )
+        async with unit_of_work(self.res) as db:
+            return await transitions.fail(db, self.media_id, self.number, code, message)
 
     async def retry_later(self, reason: str, *, delay: float | None = None) -> bool:
         """Queue the next attempt after its backoff, or fail when attempts are used up."""
         settings = self.res.settings
-        if self.number >= settings.max_attempts:
-            return await self.fail(
-                "transcode_failed",
-                f"Processing failed {self.number} times; the last error was: {reason}",
-            )
         if delay is None:
             delay = retry_delay(settings.retry_delays, self.number)
-        nxt = self.number + 1
-        ok = await self.write(
-            "status",
-            status=MediaStatus.QUEUED,
-            attempt=nxt,
-            job_id=jobs.transcode_job_id(self.media_id, nxt),
-            queued_at=utcnow(),
-            progress=0.0,
-            stage=None,
-            eta_seconds=None,
-            lease_expires_at=None,
-            error_code=None,
-            error_message=None,
-        )
-        if ok:
-            log.info(
-                "media %s attempt %s failed (%s); retrying in %g s",
+        async with unit_of_work(self.res) as db:
+            requeued = await transitions.retry_later(
+                db,
                 self.media_id,
                 self.number,
-                reason,
-                delay,
+                max_attempts=settings.max_attempts,
+                delay=delay,
+                reason=reason,
             )
-            await jobs.enqueue_transcode(self.res.redis, self.media_id, nxt, defer_by=delay or None)
-        return ok
+        if requeued and self.number < settings.max_attempts:
+            log.info(
+                "media %s attempt %s failed (%s); retrying in %g s",
+                self.media_id, self.number, reason, delay,
+            )  # fmt: skip
+        return requeued
 
     async def hand_back(self) -> None:
         """The worker is stopping (or the job timed out): requeue now instead of letting the

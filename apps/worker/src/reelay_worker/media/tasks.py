@@ -14,9 +14,12 @@ from typing import Any
 from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus
 from botocore.exceptions import BotoCoreError, ClientError
-from reelay_core import events, jobs
+from reelay_core import jobs
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
+from reelay_core.effects import unit_of_work
+from reelay_core.logging import bound_request_id
+from reelay_core.media import keys, transitions
 from reelay_core.media.errors import MediaRejected
 from reelay_core.storage import StorageError
 from sqlalchemy import func, select
@@ -41,6 +44,7 @@ TRANSIENT = (
     FFmpegKilled, FFmpegStalled, FFmpegOutputMissing, StorageError, BotoCoreError, ClientError,
     OSError, ConnectionError, TimeoutError, OperationalError, InterfaceError,
 )  # fmt: skip
+PIPELINES = {MediaKind.VIDEO: process_video, MediaKind.IMAGE: process_image}
 # A queued item whose job vanished from Redis (e.g. Redis lost its data) is re-enqueued after this.
 QUEUED_GRACE = timedelta(seconds=60)
 
@@ -49,60 +53,72 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-async def transcode(ctx: dict[str, Any], media_id: str, attempt_number: int) -> str:
+async def transcode(
+    ctx: dict[str, Any], media_id: str, attempt_number: int, request_id: str | None = None
+) -> str:
+    """Run one attempt; `request_id` is the API request that queued it, for the log lines."""
     res: WorkerResources = ctx["res"]
-    attempt = Attempt(res, uuid.UUID(media_id), attempt_number)
-    media = await attempt.claim()
-    if media is None:
-        return "not ours: canceled, deleted or superseded"
-    try:  # In the worker's TMPDIR; tests look for this prefix.
-        workdir = Path(tempfile.mkdtemp(prefix=f"reelay-{media_id}-"))
-    except OSError as exc:  # full or missing temp dir: this worker cannot run it, another may
-        await attempt.retry_later(describe(exc))
-        return f"retrying: {describe(exc)}"
-    # Started only now: nothing may leave it renewing the lease of an attempt that has ended.
-    lease = asyncio.create_task(attempt.keep_lease(asyncio.current_task()))  # type: ignore[arg-type]
+    with bound_request_id(request_id):
+        attempt = Attempt(res, uuid.UUID(media_id), attempt_number)
+        media = await attempt.claim()
+        if media is None:
+            return "not ours: canceled, deleted or superseded"
+        try:  # In the worker's TMPDIR; tests look for this prefix.
+            workdir = Path(tempfile.mkdtemp(prefix=f"reelay-{media_id}-"))
+        except OSError as exc:  # full or missing temp dir: this worker cannot run it, another may
+            await attempt.retry_later(describe(exc))
+            return f"retrying: {describe(exc)}"
+        # Started only now: nothing may leave it renewing the lease of an attempt that has ended.
+        job = asyncio.current_task()
+        assert job is not None  # arq runs every job in a task of its own
+        lease = asyncio.create_task(attempt.keep_lease(job))
+        try:
+            return await run_pipeline(attempt, media, workdir)
+        except asyncio.CancelledError:
+            lease.cancel()
+            if attempt.lost:  # our own lease keeper stopped us: a normal end, not arq's business
+                job.uncancel()
+                await forget_if_deleted(res, media)
+                return "stopped: no longer ours"
+            # Aborted by the API (cancel/delete: the writes below are fenced off), or the worker
+            # is shutting down or the job timed out: then hand the item back now, not after the
+            # lease runs out.
+            await attempt.hand_back()
+            await forget_if_deleted(res, media)
+            raise
+        finally:
+            lease.cancel()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def run_pipeline(attempt: Attempt, media: m.Media, workdir: Path) -> str:
+    """Process the item and end the attempt by how that went: completed, failed at once (the
+    input is at fault), or retried later (the failure may pass)."""
     try:
-        pipeline = process_video if media.kind == MediaKind.VIDEO else process_image
-        outputs = await pipeline(attempt, media, workdir)
+        outputs = await PIPELINES[media.kind](attempt, media, workdir)
         if await attempt.complete(outputs):
             return "completed"
-        await forget_if_deleted(res, media)
-        return "stopped: no longer ours"
     except MediaRejected as exc:
-        log.info("media %s rejected: %s (%s)", media_id, exc, exc.detail)
+        log.info("media %s rejected: %s (%s)", media.id, exc, exc.detail)
         await attempt.fail(exc.code, exc.message)
         return f"failed: {exc.code}"
     except Fenced:
-        await forget_if_deleted(res, media)
-        return "stopped: no longer ours"
+        pass
     except TRANSIENT as exc:
-        log.warning("media %s attempt %s: %s", media_id, attempt_number, describe(exc))
+        log.warning("media %s attempt %s: %s", media.id, attempt.number, describe(exc))
         await attempt.retry_later(describe(exc))
         return f"retrying: {describe(exc)}"
     except FFmpegError as exc:  # FFmpeg itself refused the input: another try would too
-        log.warning("media %s: %s; stderr: %s", media_id, exc, exc.stderr_tail[-10:])
+        log.warning("media %s: %s; stderr: %s", media.id, exc, exc.stderr_tail[-10:])
         await attempt.fail("transcode_failed", f"FFmpeg could not convert this file: {exc}")
         return "failed: transcode_failed"
-    except asyncio.CancelledError:
-        lease.cancel()
-        if attempt.lost:  # our own lease keeper stopped us: a normal end, not arq's business
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
-            await forget_if_deleted(res, media)
-            return "stopped: no longer ours"
-        # Aborted by the API (cancel/delete: the writes below are fenced off), or the worker is
-        # shutting down or the job timed out: then hand the item back now, not after the lease.
-        await attempt.hand_back()
-        await forget_if_deleted(res, media)
-        raise
     except Exception as exc:  # a bug of ours: retrying would fail the same way, so end it now
-        log.exception("media %s attempt %s: unexpected error", media_id, attempt_number)
+        log.exception("media %s attempt %s: unexpected error", media.id, attempt.number)
         reason = f"Processing stopped on an unexpected error ({type(exc).__name__}); it is logged."
         await attempt.fail("internal_error", reason)
         return "failed: internal_error"
-    finally:
-        lease.cancel()
-        shutil.rmtree(workdir, ignore_errors=True)
+    await forget_if_deleted(attempt.res, media)
+    return "stopped: no longer ours"
 
 
 async def forget_if_deleted(res: WorkerResources, media: m.Media) -> None:
@@ -110,7 +126,7 @@ async def forget_if_deleted(res: WorkerResources, media: m.Media) -> None:
     try:
         async with res.sessions() as db:
             if await db.get(m.Media, media.id) is None:
-                await res.storage.delete_prefix(f"media/{media.id}/")
+                await res.storage.delete_prefix(keys.item_prefix(media.id))
     except Exception as exc:
         log.warning("cleanup after deleted media %s failed: %s", media.id, exc)
 
@@ -121,82 +137,8 @@ async def sweep_leases(ctx: dict[str, Any]) -> dict[str, int]:
     Leases are set and compared in the database's clock, so workers' clocks may disagree.
     """
     res: WorkerResources = ctx["res"]
-    requeued = reenqueued = 0
-    async with res.sessions() as db:
-        now = await db.scalar(select(func.now()))
-        expired = (
-            await db.scalars(
-                select(m.Media)
-                .where(m.Media.status == MediaStatus.PROCESSING, m.Media.lease_expires_at < now)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-        records = []
-        for media in expired:
-            fence = {"attempt": media.attempt, "status": MediaStatus.PROCESSING}
-            if media.attempt >= res.settings.max_attempts:
-                records.append(
-                    await events.record(
-                        db,
-                        media.id,
-                        "failed",
-                        expect=fence,
-                        status=MediaStatus.FAILED,
-                        stage=None,
-                        eta_seconds=None,
-                        lease_expires_at=None,
-                        error_code="worker_lost",
-                        error_message=(
-                            f"The worker processing this item stopped responding "
-                            f"{media.attempt} times."
-                        ),
-                    )
-                )
-                continue
-            nxt = media.attempt + 1
-            records.append(
-                await events.record(
-                    db,
-                    media.id,
-                    "status",
-                    expect=fence,
-                    status=MediaStatus.QUEUED,
-                    attempt=nxt,
-                    job_id=jobs.transcode_job_id(media.id, nxt),
-                    queued_at=now,
-                    progress=0.0,
-                    stage=None,
-                    eta_seconds=None,
-                    lease_expires_at=None,
-                )
-            )
-            requeued += 1
-        await db.commit()
-    for record in records:
-        if record is not None and record.data["status"] == MediaStatus.QUEUED:
-            await jobs.enqueue_transcode(res.redis, record.media_id, record.data["attempts"])
-        await events.publish(res.redis, record)
-
-    async with res.sessions() as db:
-        queued = (
-            await db.scalars(
-                select(m.Media).where(
-                    m.Media.status == MediaStatus.QUEUED, m.Media.queued_at < now - QUEUED_GRACE
-                )
-            )
-        ).all()
-    for media in queued:
-        job_id = jobs.transcode_job_id(media.id, media.attempt)
-        status = await Job(job_id, res.redis).status()
-        if status == JobStatus.complete:
-            # The job ended while its item is still queued: it failed before it could claim the
-            # item (e.g. the database was unreachable). Its kept result would make the id look
-            # taken for an hour, so drop the result and run the same attempt again.
-            await res.redis.delete(result_key_prefix + job_id)
-            status = JobStatus.not_found
-        if status == JobStatus.not_found:
-            await jobs.enqueue_transcode(res.redis, media.id, media.attempt)
-            reenqueued += 1
+    requeued = await requeue_expired_leases(res)
+    reenqueued = await reenqueue_lost_jobs(res)
     if requeued or reenqueued:
         log.info(
             "sweep: requeued %d items of dead workers, re-enqueued %d lost jobs",
@@ -206,13 +148,70 @@ async def sweep_leases(ctx: dict[str, Any]) -> dict[str, int]:
     return {"requeued": requeued, "reenqueued": reenqueued}
 
 
+async def requeue_expired_leases(res: WorkerResources) -> int:
+    """Items still processing whose lease ran out: their worker died."""
+    async with unit_of_work(res) as db:
+        expired = (
+            await db.scalars(
+                select(m.Media)
+                .where(
+                    m.Media.status == MediaStatus.PROCESSING,
+                    m.Media.lease_expires_at < func.now(),
+                )
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        requeued = 0
+        for media in expired:
+            retried = media.attempt < res.settings.max_attempts
+            if await transitions.requeue_lost(db, media, max_attempts=res.settings.max_attempts):
+                requeued += retried
+    return requeued
+
+
+async def reenqueue_lost_jobs(res: WorkerResources) -> int:
+    """Queued items whose job is not in Redis (Redis lost its data, an enqueue after commit
+    failed): enqueue the same attempt again."""
+    async with res.sessions() as db:
+        queued = (
+            await db.scalars(
+                select(m.Media).where(
+                    m.Media.status == MediaStatus.QUEUED,
+                    m.Media.queued_at < func.now() - QUEUED_GRACE,
+                )
+            )
+        ).all()
+    reenqueued = 0
+    for media in queued:
+        try:
+            reenqueued += await reenqueue_if_lost(res, media)
+        except Exception as exc:  # Redis is down: the next sweep tries again
+            log.warning("could not check the job of queued %s: %r", media.id, exc)
+    return reenqueued
+
+
+async def reenqueue_if_lost(res: WorkerResources, media: m.Media) -> bool:
+    job_id = jobs.transcode_job_id(media.id, media.attempt)
+    status = await Job(job_id, res.redis).status()
+    if status == JobStatus.complete:
+        # The job ended while its item is still queued: it failed before it could claim the
+        # item (e.g. the database was unreachable). Its kept result would make the id look
+        # taken for an hour, so drop the result and run the same attempt again.
+        await res.redis.delete(result_key_prefix + job_id)
+        status = JobStatus.not_found
+    if status != JobStatus.not_found:
+        return False
+    await jobs.enqueue_transcode(res.redis, media.id, media.attempt)
+    return True
+
+
 async def purge(ctx: dict[str, Any], media_id: str) -> int:
     """Delete what is stored under a deleted item's prefix (see jobs.schedule_purge)."""
     res: WorkerResources = ctx["res"]
     async with res.sessions() as db:
         if await db.get(m.Media, uuid.UUID(media_id)) is not None:
             return 0  # not deleted after all: never touch a live item's objects
-    return await res.storage.delete_prefix(f"media/{media_id}/")
+    return await res.storage.delete_prefix(keys.item_prefix(media_id))
 
 
 async def abort_stale_uploads(ctx: dict[str, Any]) -> int:
@@ -229,29 +228,12 @@ async def abort_stale_uploads(ctx: dict[str, Any]) -> int:
         ).all()
     expired = 0
     for media in stale:
-        # Cancel first, fenced on the status: an upload completed meanwhile is left alone, and
+        # Canceled first, fenced on the status: an upload completed meanwhile is left alone, and
         # once canceled no `complete` can queue an item whose source is being deleted.
-        async with res.sessions() as db:
-            record = await events.record(
-                db,
-                media.id,
-                "canceled",
-                expect={"status": MediaStatus.AWAITING_UPLOAD},
-                status=MediaStatus.CANCELED,
-                upload_id=None,
-                error_code="upload_expired",
-                error_message=(
-                    f"The upload was not completed within {res.settings.stale_upload_hours} h."
-                ),
+        async with unit_of_work(res) as db:
+            expired += await transitions.expire_upload(
+                db, media, hours=res.settings.stale_upload_hours
             )
-            await db.commit()
-        if record is None:
-            continue
-        if media.upload_id:
-            await res.storage.abort_multipart(media.source_key, media.upload_id)
-        await res.storage.delete_prefix(f"media/{media.id}/")
-        await events.publish_best_effort(res.redis, record)
-        expired += 1
     await abort_orphaned_uploads(res, cutoff)
     return expired
 
@@ -262,7 +244,7 @@ async def abort_orphaned_uploads(res: WorkerResources, cutoff: datetime) -> None
     any upload older than it is dead, whether an item knows of it or not."""
     orphans = [
         upload
-        for upload in await res.storage.open_multipart_uploads("media/")
+        for upload in await res.storage.open_multipart_uploads(keys.ROOT)
         if upload.initiated < cutoff
     ]
     for upload in orphans:

@@ -5,7 +5,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +43,17 @@ class MediaStatus(enum.StrEnum):
 TERMINAL_STATUSES = frozenset({MediaStatus.COMPLETED, MediaStatus.FAILED, MediaStatus.CANCELED})
 
 
+def _stored_as_text(enum_type: type[enum.StrEnum], length: int) -> Enum:
+    """The enum's values in the existing VARCHAR column: no database type, no schema change."""
+    return Enum(
+        enum_type,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
 class Media(Base):
     __tablename__ = "media"
     __table_args__ = (
@@ -42,11 +63,13 @@ class Media(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[MediaKind] = mapped_column(_stored_as_text(MediaKind, 16))
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(127))
     size: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(32), default=MediaStatus.AWAITING_UPLOAD)
+    status: Mapped[MediaStatus] = mapped_column(
+        _stored_as_text(MediaStatus, 32), default=MediaStatus.AWAITING_UPLOAD
+    )
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str | None] = mapped_column(String(32))
     eta_seconds: Mapped[int | None] = mapped_column(Integer)

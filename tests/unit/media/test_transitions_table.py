@@ -1,11 +1,11 @@
-"""Status transitions and the events that announce them."""
+"""The transitions table and the events that announce each status."""
 
 from __future__ import annotations
 
 import pytest
 from reelay_core.db.models import MediaStatus as S
-from reelay_core.lifecycle import (
-    InvalidTransition,
+from reelay_core.media.transitions import (
+    IllegalTransition,
     can_transition,
     check_transition,
     event_name,
@@ -42,7 +42,7 @@ def test_allowed(current: S, target: S) -> None:
 )
 def test_refused(current: S, target: S) -> None:
     assert not can_transition(current, target)
-    with pytest.raises(InvalidTransition, match=f"{current} to {target}"):
+    with pytest.raises(IllegalTransition, match=f"{current} to {target}"):
         check_transition(current, target)
 
 
