@@ -27,7 +27,11 @@ from reelay_api.problems import not_found
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT_SECONDS = 15
-EVENTS_DOC = "Server-Sent Events; see shared/API.md. Resume with Last-Event-ID or ?last_event_id=."
+EVENTS_DOC = (
+    "Server-Sent Events: `status` and `progress` events, then a terminal `completed`, `failed` or "
+    "`canceled` one, each with an integer `id`. Resume with Last-Event-ID or ?last_event_id=. "
+    "docs/api.md in the reelay repository describes every event."
+)
 
 
 # A client that has not taken a single byte for this long is dropped; it resumes by replay.
