@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from reelay_core.db.models import MediaStatus as S
 from reelay_core.media.transitions import (
@@ -10,6 +12,7 @@ from reelay_core.media.transitions import (
     check_transition,
     event_name,
     is_terminal_event,
+    state_diagram,
 )
 
 
@@ -62,4 +65,12 @@ def test_terminal_statuses_are_announced_by_name() -> None:
         is_terminal_event("failed")
         and not is_terminal_event("progress")
         and not is_terminal_event("status")
+    )
+
+
+def test_the_architecture_doc_shows_the_table() -> None:
+    doc = (Path(__file__).parents[3] / "docs" / "architecture.md").read_text()
+    shown = doc.split("<!-- state-diagram:start -->")[1].split("<!-- state-diagram:end -->")[0]
+    assert shown.strip() == f"```mermaid\n{state_diagram()}\n```", (
+        "docs/architecture.md: paste transitions.state_diagram() between the markers"
     )

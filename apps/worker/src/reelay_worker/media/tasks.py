@@ -192,7 +192,7 @@ async def reenqueue_lost_jobs(res: WorkerResources) -> int:
 
 async def reenqueue_if_lost(res: WorkerResources, media: m.Media) -> bool:
     job_id = jobs.transcode_job_id(media.id, media.attempt)
-    status = await Job(job_id, res.redis).status()
+    status = await Job(job_id, res.redis, _queue_name=res.redis.default_queue_name).status()
     if status == JobStatus.complete:
         # The job ended while its item is still queued: it failed before it could claim the
         # item (e.g. the database was unreachable). Its kept result would make the id look

@@ -28,7 +28,7 @@ S = MediaStatus
 
 ALLOWED: dict[MediaStatus, frozenset[MediaStatus]] = {
     S.AWAITING_UPLOAD: frozenset({S.QUEUED, S.CANCELED}),
-    S.QUEUED: frozenset({S.PROCESSING, S.CANCELED, S.FAILED}),
+    S.QUEUED: frozenset({S.PROCESSING, S.CANCELED}),
     # PROCESSING -> QUEUED is a retry after a transient failure or a requeue after a crash.
     S.PROCESSING: frozenset({S.QUEUED, S.COMPLETED, S.FAILED, S.CANCELED}),
     S.COMPLETED: frozenset(),
@@ -51,6 +51,15 @@ def can_transition(current: MediaStatus, target: MediaStatus) -> bool:
 def check_transition(current: MediaStatus, target: MediaStatus) -> None:
     if not can_transition(current, target):
         raise IllegalTransition(current, target)
+
+
+def state_diagram() -> str:
+    """The transitions table as a Mermaid state diagram (docs/architecture.md shows it)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {S.AWAITING_UPLOAD.value}"]
+    for source, targets in ALLOWED.items():
+        lines += [f"    {source.value} --> {target.value}" for target in S if target in targets]
+    lines += [f"    {status.value} --> [*]" for status in S if status in TERMINAL_STATUSES]
+    return "\n".join(lines)
 
 
 def event_name(status: MediaStatus) -> str:
