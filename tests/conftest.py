@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from arq import ArqRedis, create_pool
+from reelay_core import jobs
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from reelay_stack.embedded import EmbeddedServices
@@ -74,6 +76,16 @@ def apps(
 async def storage(stack_settings: Settings) -> AsyncIterator[Storage]:
     async with Storage(stack_settings) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+async def arq_redis(stack_settings: Settings) -> AsyncIterator[ArqRedis]:
+    """The job queue, to see whether a job has finished (arq keeps its result)."""
+    redis = await create_pool(jobs.redis_settings(str(stack_settings.redis_url)))
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
 
 
 @pytest.fixture

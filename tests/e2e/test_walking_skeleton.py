@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.client import read_events, register, upload_and_complete
+from tests.support.client import register
+from tests.support.factories import upload_and_complete
 from tests.support.media import MediaFactory, probe
+from tests.support.sse import read_events
 
 
 async def test_video_goes_from_upload_to_completed_with_live_progress(

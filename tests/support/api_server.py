@@ -17,6 +17,8 @@ from reelay_api.app import create_app
 from reelay_core.settings import Settings
 from reelay_stack.ports import free_port
 
+from tests.support.waits import until
+
 
 @asynccontextmanager
 async def serve_app(settings: Settings, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
@@ -29,11 +31,10 @@ async def serve_app(settings: Settings, **overrides: Any) -> AsyncIterator[httpx
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises what stopped the server
-            raise RuntimeError("the in-process API server stopped before it started")
-        await asyncio.sleep(0.05)
+    await until(lambda: server.started or task.done(), what="the in-process API server starts")
+    if task.done():
+        task.result()  # raises what stopped the server
+        raise RuntimeError("the in-process API server stopped before it started")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             yield client

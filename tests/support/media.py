@@ -53,6 +53,18 @@ class MediaFactory:
         args += ["-shortest", *(extra or [])]
         return self._make(name, args)
 
+    def rotated(self, *, width: int = 1280, height: int = 720, fps: int = 10) -> Path:
+        """Landscape pixels with a display matrix turning them to portrait, like phone video.
+
+        `-display_rotation` is an input option (FFmpeg 6.0 ignores the old `rotate` tag), so the
+        matrix is added by a stream copy.
+        """
+        plain = self.video(width=width, height=height, fps=fps)
+        return self._make(
+            "rotated-90-" + plain.name,
+            ["-nostdin", "-display_rotation", "90", "-i", str(plain), "-c", "copy"],
+        )
+
     def image(self, *, width: int = 800, height: int = 600, fmt: str = "png") -> Path:
         return self._make(
             f"image_{width}x{height}.{fmt}",

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
-import psutil
 from reelay_core.settings import Settings
 from reelay_stack.children import ChildProcess
 from reelay_stack.embedded import app_env
 from reelay_stack.errors import StackError
 from reelay_stack.supervisor import wait_ready
-
-
-async def process_gone(pid: int, within: float = 5.0) -> bool:
-    """Exited; a zombie counts (once reparented, init reaps it when it gets to it)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        await asyncio.sleep(0.05)
-    return False
 
 
 class FileSink:

@@ -36,6 +36,13 @@ def clip(media_factory: MediaFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def long_clip(media_factory: MediaFactory) -> Path:
+    """Still being encoded many seconds after its job starts (a 720p ladder of 30 s), yet a
+    small file: the test pattern compresses well."""
+    return media_factory.video(width=1280, height=720, seconds=30, fps=10, audio=False)
+
+
+@pytest.fixture(scope="session")
 def garbage(media_factory: MediaFactory) -> Path:
     """Bytes with a video's name: accepted by the API, rejected by the worker in a moment."""
     return media_factory.garbage()

@@ -6,8 +6,8 @@ import uuid
 
 import httpx
 
-from tests.support.api_uploads import assert_problem, media_body
-from tests.support.client import Account
+from tests.support.client import Account, assert_problem
+from tests.support.factories import create_media
 
 
 def every_endpoint(kind: str, media_id: str) -> list[tuple[str, str, dict]]:
@@ -30,17 +30,9 @@ def every_endpoint(kind: str, media_id: str) -> list[tuple[str, str, dict]]:
 async def test_another_users_media_is_404_everywhere(
     api: httpx.AsyncClient, alice: Account, bob: Account
 ) -> None:
-    video = (await api.post("/videos", json=media_body(), headers=alice.headers)).json()
-    image = (
-        await api.post(
-            "/images",
-            json=media_body(filename="a.png", content_type="image/png"),
-            headers=alice.headers,
-        )
-    ).json()
-    big = (
-        await api.post("/videos", json=media_body(size=100 * 1024 * 1024), headers=alice.headers)
-    ).json()
+    video = await create_media(api, alice)
+    image = await create_media(api, alice, kind="images", filename="a.png")
+    big = await create_media(api, alice, size=100 * 1024 * 1024)
 
     for kind, media in [("videos", video), ("images", image), ("videos", big)]:
         for method, path, options in every_endpoint(kind, media["id"]):
@@ -64,6 +56,6 @@ async def test_another_users_media_is_404_everywhere(
 
 
 async def test_a_video_is_not_reachable_as_an_image(api: httpx.AsyncClient, alice: Account) -> None:
-    video = (await api.post("/videos", json=media_body(), headers=alice.headers)).json()
+    video = await create_media(api, alice)
     for method, path, options in every_endpoint("images", video["id"]):
         assert_problem(await api.request(method, path, headers=alice.headers, **options), 404)

@@ -9,8 +9,9 @@ import jwt
 from reelay_core.settings import Settings
 
 from tests.support.api_server import serve_app
-from tests.support.api_uploads import assert_problem, media_body
-from tests.support.client import Account, read_events, register
+from tests.support.client import Account, assert_problem, register
+from tests.support.factories import create_media
+from tests.support.sse import read_events
 
 
 def forge_token(
@@ -103,8 +104,7 @@ async def test_an_expired_token_is_refused(
 async def test_the_session_cookie_authenticates_reads_and_events(
     apps, api: httpx.AsyncClient, alice: Account
 ) -> None:
-    created = await api.post("/videos", json=media_body(), headers=alice.headers)
-    media_id = created.json()["id"]
+    media_id = (await create_media(api, alice))["id"]
     assert (await api.post(f"/videos/{media_id}/cancel", headers=alice.headers)).status_code == 202
 
     async with httpx.AsyncClient(base_url=apps.base_url, timeout=30) as browser:

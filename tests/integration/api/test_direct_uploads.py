@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from contextlib import AbstractAsyncContextManager
@@ -22,8 +21,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.api_server import serve_app
-from tests.support.api_uploads import MIB, assert_problem, media_body, put_parts
-from tests.support.client import Account, create_media, post_form
+from tests.support.client import Account, assert_problem
+from tests.support.factories import MIB, create_media, media_body, post_form, put_parts
+from tests.support.waits import until
 
 
 def small_parts(settings: Settings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
@@ -34,9 +34,8 @@ def small_parts(settings: Settings) -> AbstractAsyncContextManager[httpx.AsyncCl
 async def create_multipart(
     app: httpx.AsyncClient, account: Account, size: int
 ) -> tuple[dict, dict]:
-    created = await app.post("/videos", json=media_body(size=size), headers=account.headers)
-    assert created.status_code == 201, created.text
-    return created.json(), created.json()["upload"]
+    media = await create_media(app, account, size=size)
+    return media, media["upload"]
 
 
 def policy_of(upload: dict) -> dict:
@@ -133,7 +132,9 @@ async def test_an_expired_presigned_post_is_refused(
 ) -> None:
     async with serve_app(stack_settings, presign_ttl_seconds=1) as short_lived:
         media = await create_media(short_lived, alice, clip)
-    await asyncio.sleep(2.5)
+    expiration = policy_of(media["upload"])["expiration"]  # what storage checks
+    expires = datetime.fromisoformat(expiration.replace("Z", "+00:00"))
+    await until(lambda: datetime.now(UTC) > expires, what="the upload form to expire")
     refused = await post_form(media["upload"], clip)
     assert refused.status_code == 403, refused.text
     assert await storage.list_keys(item_prefix(media["id"])) == []
@@ -244,7 +245,7 @@ async def test_a_part_url_stores_exactly_its_size(
 async def test_parts_of_a_presigned_post_upload_is_409(
     api: httpx.AsyncClient, alice: Account
 ) -> None:
-    media = (await api.post("/videos", json=media_body(), headers=alice.headers)).json()
+    media = await create_media(api, alice)
     assert_problem(
         await api.post(f"/videos/{media['id']}/parts", headers=alice.headers), 409, "multipart"
     )
@@ -253,9 +254,9 @@ async def test_parts_of_a_presigned_post_upload_is_409(
 async def test_uploads_left_unfinished_are_aborted_by_the_periodic_task(
     api: httpx.AsyncClient, alice: Account, stack_settings: Settings, storage: Storage
 ) -> None:
-    big = media_body(size=100 * MIB)  # multipart: parts are only visible as an open upload
-    stale = (await api.post("/videos", json=big, headers=alice.headers)).json()
-    fresh = (await api.post("/videos", json=big, headers=alice.headers)).json()
+    # Multipart: parts are only visible as an open upload.
+    stale = await create_media(api, alice, size=100 * MIB)
+    fresh = await create_media(api, alice, size=100 * MIB)
     await put_parts(stale["upload"], bytes(16 * MIB), [1])
 
     engine = create_async_engine(str(stack_settings.database_url))

@@ -13,8 +13,8 @@ from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
 from tests.support.api_server import serve_app
-from tests.support.api_uploads import MIB, assert_problem, from_bytes, streamed_form, zeros
-from tests.support.client import Account
+from tests.support.client import Account, assert_problem
+from tests.support.factories import MIB, from_bytes, streamed_form, zeros
 from tests.support.processes import AppProcesses
 
 

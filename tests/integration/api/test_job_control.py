@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
+from arq import ArqRedis
+from reelay_core.jobs import transcode_job_id
 from reelay_core.media.keys import item_prefix
 from reelay_core.storage import Storage
 
-from tests.support.api_uploads import assert_problem, media_body, wait_for_status
-from tests.support.client import Account, upload_and_complete
+from tests.support.client import Account, assert_problem
+from tests.support.factories import create_media, upload_and_complete
+from tests.support.waits import (
+    TERMINAL,
+    job_finished,
+    wait_for_media,
+    wait_for_status,
+)
+
+
+def transcoding(media: dict) -> bool:
+    """FFmpeg is at work: the job has a long way still to go."""
+    return media["status"] == "processing" and media["stage"] == "transcode"
 
 
 async def test_cancel_then_retry_a_video_until_it_completes(
-    api: httpx.AsyncClient, alice: Account, clip: Path
+    api: httpx.AsyncClient, alice: Account, clip: Path, arq_redis: ArqRedis
 ) -> None:
     queued = await upload_and_complete(api, alice, clip)
     media_id = queued["id"]
@@ -27,7 +39,8 @@ async def test_cancel_then_retry_a_video_until_it_completes(
     canceled = await api.post(f"/videos/{media_id}/cancel", headers=alice.headers)
     assert canceled.status_code == 202, canceled.text
     assert canceled.json()["status"] == "canceled"
-    await asyncio.sleep(1.5)  # whatever the worker was doing, it must not bring the item back
+    # Whatever the worker was doing with attempt 1, once it is done the item is still canceled.
+    await job_finished(arq_redis, transcode_job_id(media_id, 1))
     assert (await api.get(f"/videos/{media_id}", headers=alice.headers)).json()[
         "status"
     ] == "canceled"
@@ -62,11 +75,22 @@ async def test_a_failed_item_can_be_retried(
     assert retried.status_code == 202 and retried.json()["attempts"] == failed["attempts"] + 1
     assert retried.json()["error"] is None
 
+    # The retry really runs, and the same bytes fail the same way.
+    again = await wait_for_media(
+        api,
+        alice,
+        queued["id"],
+        lambda m: m["attempts"] == failed["attempts"] + 1 and m["status"] in TERMINAL,
+        what="the retried attempt's end",
+    )
+    assert again["status"] == "failed", again
+    assert again["error"]["code"] == failed["error"]["code"], again["error"]
+
 
 async def test_an_upload_canceled_before_it_arrived_cannot_be_retried(
     api: httpx.AsyncClient, alice: Account
 ) -> None:
-    media = (await api.post("/videos", json=media_body(), headers=alice.headers)).json()
+    media = await create_media(api, alice)
     assert (
         await api.post(f"/videos/{media['id']}/cancel", headers=alice.headers)
     ).status_code == 202
@@ -93,20 +117,24 @@ async def test_delete_removes_every_object_and_the_item(
 
 
 async def test_delete_stops_a_running_job_and_leaves_nothing(
-    api: httpx.AsyncClient, alice: Account, clip: Path, storage: Storage
+    api: httpx.AsyncClient, alice: Account, long_clip: Path, storage: Storage, arq_redis: ArqRedis
 ) -> None:
-    queued = await upload_and_complete(api, alice, clip)
-    await wait_for_status(api, alice, queued["id"], {"processing", "completed"})
-    assert (await api.delete(f"/videos/{queued['id']}", headers=alice.headers)).status_code == 204
-    await asyncio.sleep(2)  # a worker still writing outputs would show up here
-    assert await storage.list_keys(item_prefix(queued["id"])) == []
+    queued = await upload_and_complete(api, alice, long_clip)
+    media_id = queued["id"]
+    await wait_for_media(api, alice, media_id, transcoding, what="mid-transcode")
+    assert (await api.delete(f"/videos/{media_id}", headers=alice.headers)).status_code == 204
+
+    ended = await job_finished(arq_redis, transcode_job_id(media_id, 1))
+    # Aborted, or stopped on its next fenced write: either way it never completed the item.
+    assert ended.result != "completed", ended
+    assert await storage.list_keys(item_prefix(media_id)) == []
 
 
 async def test_delete_of_an_unfinished_multipart_upload_aborts_it(
     api: httpx.AsyncClient, alice: Account, storage: Storage
 ) -> None:
-    big = media_body(size=200 * 1024 * 1024)  # above the 64 MiB threshold: multipart
-    media = (await api.post("/videos", json=big, headers=alice.headers)).json()
+    # Above the 64 MiB threshold: multipart.
+    media = await create_media(api, alice, size=200 * 1024 * 1024)
     upload = media["upload"]
     assert upload["method"] == "multipart"
     assert (await api.delete(f"/videos/{media['id']}", headers=alice.headers)).status_code == 204

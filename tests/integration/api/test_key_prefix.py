@@ -10,8 +10,9 @@ from reelay_core.media.keys import item_prefix
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
-from tests.support.api_uploads import wait_for_status
-from tests.support.client import Account, upload_and_complete
+from tests.support.client import Account
+from tests.support.factories import upload_and_complete
+from tests.support.waits import wait_for_status
 
 
 async def test_sources_and_outputs_stay_under_the_key_prefix(
@@ -20,7 +21,7 @@ async def test_sources_and_outputs_stay_under_the_key_prefix(
     prefix = stack_settings.s3_key_prefix
     assert prefix, "the suite runs with a key prefix of its own"
     media = await upload_and_complete(api, alice, picture, kind="images", content_type="image/png")
-    done = await wait_for_status(api, alice, media["id"], {"completed"}, kind="images")
+    done = await wait_for_status(api, alice, media["id"], {"completed"})
 
     # The whole bucket, as a deployment without a prefix would see it.
     async with Storage(stack_settings.model_copy(update={"s3_key_prefix": ""})) as bucket:

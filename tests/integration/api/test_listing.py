@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.api_uploads import assert_problem, media_body
-from tests.support.client import Account
+from tests.support.client import Account, assert_problem
+from tests.support.factories import create_media
 
 
 async def create_videos(api: httpx.AsyncClient, account: Account, count: int) -> list[str]:
-    ids = []
-    for n in range(count):
-        created = await api.post(
-            "/videos", json=media_body(filename=f"clip{n}.mp4"), headers=account.headers
-        )
-        assert created.status_code == 201, created.text
-        ids.append(created.json()["id"])
-    return ids
+    return [(await create_media(api, account, filename=f"clip{n}.mp4"))["id"] for n in range(count)]
 
 
 async def test_pages_follow_the_cursor_newest_first(api: httpx.AsyncClient, alice: Account) -> None:
     ids = await create_videos(api, alice, 5)
-    await api.post(
-        "/images",
-        json=media_body(filename="photo.png", content_type="image/png"),
-        headers=alice.headers,
-    )
+    await create_media(api, alice, kind="images", filename="photo.png")
 
     seen, cursor, pages = [], None, 0
     while True:

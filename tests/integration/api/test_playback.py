@@ -7,8 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.support.api_uploads import assert_problem, media_body, wait_for_status
-from tests.support.client import Account, upload_and_complete
+from tests.support.client import Account, assert_problem
+from tests.support.factories import create_media, upload_and_complete
+from tests.support.waits import wait_for_status
 
 HLS = "application/vnd.apple.mpegurl"
 
@@ -71,7 +72,7 @@ async def test_a_completed_video_plays_over_hls_and_downloads(
 
 
 async def test_nothing_plays_before_completion(api: httpx.AsyncClient, alice: Account) -> None:
-    media = (await api.post("/videos", json=media_body(), headers=alice.headers)).json()
+    media = await create_media(api, alice)
     base = f"/videos/{media['id']}"
     assert_problem(
         await api.get(f"{base}/download", headers=alice.headers), 409, "not been uploaded"
@@ -91,7 +92,7 @@ async def test_an_image_gets_webp_renditions(
     api: httpx.AsyncClient, alice: Account, picture: Path
 ) -> None:
     queued = await upload_and_complete(api, alice, picture, kind="images", content_type="image/png")
-    media = await wait_for_status(api, alice, queued["id"], {"completed"}, kind="images")
+    media = await wait_for_status(api, alice, queued["id"], {"completed"})
     assert media["kind"] == "image" and media["source"]["width"] == 320
     webp = next(o for o in media["outputs"] if o["kind"] == "webp")
     answer = await api.get(

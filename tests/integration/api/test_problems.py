@@ -7,8 +7,8 @@ import uuid
 
 import httpx
 
-from tests.support.api_uploads import assert_problem, media_body
-from tests.support.client import Account
+from tests.support.client import Account, assert_problem
+from tests.support.factories import media_body
 
 
 async def test_router_errors_are_problem_details(api: httpx.AsyncClient, alice: Account) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures for the live-progress tests: accounts, bare media rows, and a synthetic event source.
+"""Fixtures for the live-progress tests: an account and a synthetic event source.
 
 Synthetic events go through exactly the path the worker uses (`events.record` in a committed
 transaction, then `events.publish`) against the session's real Postgres and Valkey, so a test
@@ -63,15 +63,3 @@ async def recorder(stack_settings: Settings) -> AsyncIterator[Recorder]:
 @pytest.fixture
 async def account(api: httpx.AsyncClient) -> Account:
     return await register(api)
-
-
-async def new_media(api: httpx.AsyncClient, account: Account, *, kind: str = "videos") -> str:
-    """A media row awaiting its upload: one stored `status` event (seq 1), nothing queued."""
-    ext, content_type = (".mp4", "video/mp4") if kind == "videos" else (".png", "image/png")
-    answer = await api.post(
-        f"/{kind}",
-        json={"filename": f"synthetic{ext}", "content_type": content_type, "size": 1000},
-        headers=account.headers,
-    )
-    assert answer.status_code == 201, answer.text
-    return answer.json()["id"]

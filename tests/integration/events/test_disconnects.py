@@ -6,34 +6,34 @@ import asyncio
 
 import httpx
 
-from tests.integration.events.conftest import new_media
-from tests.integration.events.sse import messages, metric
-from tests.support.client import Account
+from tests.support.client import Account, metric
+from tests.support.factories import create_media
+from tests.support.sse import messages
+from tests.support.waits import until
 
 CYCLES = 100
 AT_ONCE = 10
 
 
 async def settle(api: httpx.AsyncClient, *, tasks_at_most: float) -> dict[str, float]:
-    """Poll /metrics until the streams are gone and the tasks are few again (or 10 s passed)."""
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
+    """/metrics once the streams are gone and the tasks are few again."""
+
+    async def settled() -> dict[str, float]:
         seen = {
             name: await metric(api, name)
             for name in ("reelay_sse_subscriptions", "reelay_sse_streams", "reelay_asyncio_tasks")
         }
-        done = seen["reelay_sse_subscriptions"] == 0 and seen["reelay_sse_streams"] == 0
-        if (
-            done and seen["reelay_asyncio_tasks"] <= tasks_at_most
-        ) or asyncio.get_running_loop().time() > deadline:
-            return seen
-        await asyncio.sleep(0.2)
+        assert seen["reelay_sse_subscriptions"] == 0 and seen["reelay_sse_streams"] == 0, seen
+        assert seen["reelay_asyncio_tasks"] <= tasks_at_most, seen
+        return seen
+
+    return await until(settled, what="every stream and its tasks gone")
 
 
 async def test_100_connect_disconnect_cycles_leave_no_subscription_queue_or_task_behind(
     api: httpx.AsyncClient, account: Account
 ) -> None:
-    media_id = await new_media(api, account)
+    media_id = (await create_media(api, account))["id"]
     paths = [f"/videos/{media_id}/events", "/events"]
 
     async def visit(

@@ -6,15 +6,16 @@ It may miss intermediate progress events, never a status or terminal one.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from urllib.parse import urlsplit
 
 import httpx
 
-from tests.integration.events.conftest import Recorder, new_media
-from tests.integration.events.sse import collect, event_ids, metric
-from tests.support.client import Account
+from tests.integration.events.conftest import Recorder
+from tests.support.client import Account, metric
+from tests.support.factories import create_media
+from tests.support.sse import Message, event_ids, messages, parse
+from tests.support.waits import until
 
 PROGRESS_EVENTS = 500
 # Every event carries the media row's error, if any: a long one makes each event ~16 KB, so the
@@ -37,6 +38,13 @@ class StalledClient:
         )
         self.sock.setblocking(False)
 
+    def said_hello(self) -> bool:
+        """Whether the stream's hello has arrived: the server subscribes before it sends one."""
+        try:
+            return b"retry:" in self.sock.recv(65536, socket.MSG_PEEK)
+        except BlockingIOError:
+            return False
+
     async def read_all(self) -> bytes:
         loop = asyncio.get_running_loop()
         chunks = []
@@ -58,39 +66,38 @@ def dechunk(body: bytes) -> bytes:
     return b"".join(out)
 
 
-def events_in(raw: bytes) -> list[tuple[int, str, dict]]:
+def events_in(raw: bytes) -> list[Message]:
     head, _, body = raw.partition(b"\r\n\r\n")
     assert b" 200 " in head.split(b"\r\n", 1)[0], head
     if b"transfer-encoding: chunked" in head.lower():
         body = dechunk(body)
-    events, current = [], {}
-    for line in body.decode().replace("\r\n", "\n").split("\n"):
-        if not line:
-            if "data" in current:
-                events.append((int(current["id"]), current["event"], json.loads(current["data"])))
-            current = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(": ")
-            current[name] = value
-    return events
+    return [m for m in parse(body.decode()) if m.is_event]
 
 
 async def test_a_stalled_client_still_gets_every_status_and_the_terminal_event(
     api: httpx.AsyncClient, account: Account, recorder: Recorder
 ) -> None:
-    media_id = await new_media(api, account)
+    media_id = (await create_media(api, account))["id"]
     path = f"/videos/{media_id}/events"
     dropped_before = await metric(api, "reelay_sse_progress_dropped_total")
     stalled = StalledClient(str(api.base_url), path, account.token)
 
-    async def fast_reader() -> list:
+    fast_connected = asyncio.Event()
+
+    async def fast_reader() -> list[Message]:
         async with api.stream(
             "GET", path, headers={**account.headers, "Last-Event-ID": "1"}
         ) as resp:
-            return await collect(resp)
+            events = []
+            async for message in messages(resp):
+                fast_connected.set()  # the hello: subscribed, so every event will reach it
+                if message.is_event:
+                    events.append(message)
+            return events
 
     fast = asyncio.create_task(fast_reader())
-    await asyncio.sleep(0.3)
+    await asyncio.wait_for(fast_connected.wait(), 30)
+    await until(stalled.said_hello, what="the stalled client's stream subscribed")
     statuses = [
         ("status", {"status": "queued"}),
         ("status", {"status": "processing", "stage": "probe", **PADDING}),
@@ -122,11 +129,11 @@ async def test_a_stalled_client_still_gets_every_status_and_the_terminal_event(
 
     async with asyncio.timeout(20):
         got = events_in(await stalled.read_all())
-    ids = [seq for seq, _, _ in got]
+    ids = event_ids(got)
     assert ids == sorted(set(ids)), "in order, no duplicates"
     assert ids[0] == 1 and ids[-1] == last.seq
-    assert got[-1][1] == "completed"
-    status_events = [(seq, data["status"]) for seq, name, data in got if name != "progress"]
+    assert got[-1].event == "completed"
+    status_events = [(m.id, m.data["status"]) for m in got if m.event != "progress"]
     assert [s for _, s in status_events] == [
         "awaiting_upload",
         "queued",

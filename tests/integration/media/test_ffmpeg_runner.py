@@ -27,7 +27,7 @@ from reelay_worker.pipeline.errors import (
 )
 from reelay_worker.pipeline.ffmpeg_runner import check_outputs, run_ffmpeg, run_ffprobe
 
-from tests.support.processes import process_gone
+from tests.support.waits import DEADLINE, exited, until
 
 
 async def transcode(
@@ -77,18 +77,13 @@ def top_level_boxes(path: Path) -> list[str]:
     return boxes
 
 
-async def wait_for_file(path: Path, within: float = 5.0) -> str:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while loop.time() < deadline:
-        if text := _read(path):
-            return text
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{path} never appeared")
+async def pid_in(path: Path) -> int:
+    """The pid a fake FFmpeg wrote to `path` once it started."""
 
+    def written() -> str:
+        return path.read_text().strip() if path.exists() else ""
 
-def _read(path: Path) -> str:
-    return path.read_text().strip() if path.exists() else ""
+    return int(await until(written, what=f"a pid in {path}"))
 
 
 # --- real FFmpeg -------------------------------------------------------------------------
@@ -182,13 +177,16 @@ async def test_hanging_ffmpeg_is_killed_after_the_stall_timeout(fake_ffmpeg, tmp
     pid_file, child_file = tmp_path / "pid", tmp_path / "child"
     loop = asyncio.get_running_loop()
     started = loop.time()
-    with pytest.raises(FFmpegStalled):
-        await run_ffmpeg(
-            [script, str(pid_file), str(child_file)], on_progress=None, stall_timeout=1
-        )
-    assert 0.9 < loop.time() - started < 5
+    # Well before the script's own 30 s are up: only the stall timeout can have ended it.
+    async with asyncio.timeout(20):
+        with pytest.raises(FFmpegStalled):
+            await run_ffmpeg(
+                [script, str(pid_file), str(child_file)], on_progress=None, stall_timeout=1
+            )
+    assert loop.time() - started > 0.9, "not before the stall timeout"
     assert not psutil.pid_exists(int(pid_file.read_text()))  # killed and reaped
-    assert await process_gone(int(child_file.read_text()), within=3.0)
+    child = int(child_file.read_text())
+    await until(lambda: exited(child), what="the hanging FFmpeg's child exits")
 
 
 async def test_repeating_the_same_position_is_a_stall(fake_ffmpeg):
@@ -214,8 +212,8 @@ async def test_cancel_kills_the_process_group(fake_ffmpeg, tmp_path):
     task = asyncio.create_task(
         run_ffmpeg([script, str(pid_file)], on_progress=collect, stall_timeout=10)
     )
-    pid = int(await wait_for_file(pid_file))
-    await asyncio.wait_for(running.wait(), timeout=5)
+    pid = await pid_in(pid_file)
+    await asyncio.wait_for(running.wait(), timeout=DEADLINE)
     assert psutil.Process(pid).nice() == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
     assert samples[-1].out_time_s > samples[0].out_time_s and not samples[-1].done
 
@@ -270,7 +268,7 @@ async def test_ffmpeg_dies_with_a_crashed_worker(fake_ffmpeg, tmp_path):
         script,
         str(pid_file),
     )
-    pid = int(await wait_for_file(pid_file))
+    pid = await pid_in(pid_file)
     worker.kill()
     await worker.wait()
-    assert await process_gone(pid, within=3.0)
+    await until(lambda: exited(pid), what="FFmpeg exits with its worker")

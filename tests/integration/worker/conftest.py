@@ -6,9 +6,6 @@ Sources are tiny (10 fps, a few seconds) so the whole folder runs in a few minut
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 import pytest
 from arq import create_pool
@@ -31,12 +27,11 @@ from reelay_worker.resources import WorkerResources
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.support.client import Account
-from tests.support.media import FFMPEG, MediaFactory
+from tests.support.media import MediaFactory
 from tests.support.processes import AppProcesses
+from tests.support.waits import until_sync
 
 FPS = 10
-TERMINAL = {"completed", "failed", "canceled"}
 
 # -- sources ---------------------------------------------------------------------------------
 
@@ -69,26 +64,7 @@ def clip_silent(media_factory: MediaFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def clip_rotated(media_factory: MediaFactory) -> Path:
-    """1280x720 pixels with a display matrix turning it to portrait, like phone video.
-
-    `-display_rotation` is an input option (FFmpeg 6.0 ignores the old `rotate` tag), so the
-    matrix is added by a stream copy.
-    """
-    plain = media_factory.video(width=1280, height=720, seconds=2, fps=FPS)
-    path = plain.with_name("rotated-90-" + plain.name)
-    if not path.exists():
-        subprocess.run(
-            [str(FFMPEG), "-nostdin", "-v", "error", "-y", "-display_rotation", "90",
-             "-i", str(plain), "-c", "copy", str(path)],
-            check=True, timeout=60, env=_ffmpeg_env(),
-        )  # fmt: skip
-    return path
-
-
-def _ffmpeg_env() -> dict[str, str]:
-    from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
-
-    return subprocess_env()
+    return media_factory.rotated(fps=FPS)
 
 
 # -- database --------------------------------------------------------------------------------
@@ -147,55 +123,6 @@ def playlist_entries(playlist: str) -> list[str]:
     return [line.strip() for line in playlist.splitlines() if line.strip() and line[0] != "#"]
 
 
-# -- the API ---------------------------------------------------------------------------------
-
-
-async def media_state(api: httpx.AsyncClient, account: Account, media_id: str) -> dict[str, Any]:
-    answer = await api.get(f"/videos/{media_id}", headers=account.headers)
-    if answer.status_code == 404:  # an image
-        answer = await api.get(f"/images/{media_id}", headers=account.headers)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-async def wait_for(
-    api: httpx.AsyncClient,
-    account: Account,
-    media_id: str,
-    condition: Callable[[dict[str, Any]], bool],
-    *,
-    within: float = 90,
-    what: str = "condition",
-) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        media = await media_state(api, account, media_id)
-        if condition(media):
-            return media
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached in {within} s; media is {media}")
-        await asyncio.sleep(0.2)
-
-
-async def wait_terminal(
-    api: httpx.AsyncClient, account: Account, media_id: str, within: float = 90
-) -> dict[str, Any]:
-    return await wait_for(
-        api, account, media_id, lambda m: m["status"] in TERMINAL, within=within, what="the end"
-    )
-
-
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> bool:
-    """Whether `check()` holds at some point in the next `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        if check():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-
-
 # -- worker processes ------------------------------------------------------------------------
 
 
@@ -215,15 +142,18 @@ def ffmpeg_children(worker: ChildProcess) -> list[psutil.Process]:
     return found
 
 
-def wait_started(apps: AppProcesses, worker: ChildProcess, timeout: float = 30) -> None:
+def wait_started(apps: AppProcesses, worker: ChildProcess) -> None:
     """Until the worker's start-up (database, storage, FFmpeg found) is done."""
-    deadline = time.monotonic() + timeout
-    while "worker ready" not in apps.log(worker.name):
+
+    def ready() -> bool:
         if worker.exited() is not None:
             raise RuntimeError(f"worker exited: {apps.log(worker.name)[-3000:]}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"worker not started: {apps.log(worker.name)[-3000:]}")
-        time.sleep(0.1)
+        return "worker ready" in apps.log(worker.name)
+
+    try:
+        until_sync(ready, what=f"{worker.name} ready")
+    except AssertionError as exc:
+        raise RuntimeError(f"{exc}; its log:\n{apps.log(worker.name)[-3000:]}") from exc
 
 
 def start_worker(apps: AppProcesses, role: str, **env: str) -> ChildProcess:

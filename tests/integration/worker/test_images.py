@@ -10,9 +10,11 @@ from PIL import Image
 from reelay_core.media.keys import output_key, output_prefix
 from reelay_core.storage import Storage
 
-from tests.integration.worker.conftest import output_keys, wait_terminal
-from tests.support.client import register, upload_and_complete
+from tests.integration.worker.conftest import output_keys
+from tests.support.client import register
+from tests.support.factories import upload_and_complete
 from tests.support.media import MediaFactory
+from tests.support.waits import wait_terminal
 
 ORIENTATION, MAKE, GPS_IFD = 0x0112, 0x010F, 0x8825
 RED, BLUE = (255, 0, 0), (0, 0, 255)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
+from datetime import UTC, datetime
 
 from reelay_core.media.keys import source_key
 from reelay_worker.media.tasks import abort_stale_uploads
 from reelay_worker.resources import WorkerResources
+
+from tests.support.waits import until
 
 MIB = 1024 * 1024
 
@@ -28,7 +30,9 @@ async def test_an_upload_no_item_owns_is_aborted_once_stale(
         "younger than REELAY_STALE_UPLOAD_HOURS: it might still be completed"
     )
 
-    await asyncio.sleep(1.1)  # storage keeps the start time in whole seconds
+    # Storage keeps the start time in whole seconds: wait until it is in the past.
+    [upload] = await storage.open_multipart_uploads(key)
+    await until(lambda: datetime.now(UTC) > upload.initiated, what="the upload to be in the past")
     settings = worker_resources.settings.model_copy(update={"stale_upload_hours": 0})
     stale_now = dataclasses.replace(worker_resources, settings=settings)
     assert await abort_stale_uploads({"res": stale_now}) == 0, "no item was involved"

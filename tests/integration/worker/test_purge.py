@@ -10,7 +10,8 @@ from reelay_core.media.keys import item_prefix
 from reelay_worker.media.tasks import purge
 from reelay_worker.resources import WorkerResources
 
-from tests.support.client import create_media, post_form, register
+from tests.support.client import register
+from tests.support.factories import create_media, post_form
 
 
 async def test_an_upload_after_delete_is_purged_later(

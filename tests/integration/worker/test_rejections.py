@@ -12,9 +12,11 @@ import httpx
 import pytest
 from reelay_core.storage import Storage
 
-from tests.integration.worker.conftest import output_keys, stored_events, wait_terminal
-from tests.support.client import register, upload_and_complete
+from tests.integration.worker.conftest import output_keys, stored_events
+from tests.support.client import register
+from tests.support.factories import upload_and_complete
 from tests.support.media import FFMPEG, MediaFactory
+from tests.support.waits import wait_terminal
 
 LONG_AGO = 946_684_800  # 2000-01-01: far before any read, so a read always moves atime
 

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 import psutil
-from arq import create_pool
-from arq.connections import RedisSettings
+from arq import ArqRedis
 from reelay_core import jobs
-from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
 from tests.integration.worker.conftest import (
-    eventually,
     expected_video_keys,
     ffmpeg_children,
     output_keys,
     start_worker,
     stop_worker,
     stored_events,
-    wait_for,
-    wait_terminal,
 )
-from tests.support.client import register, upload_and_complete
+from tests.support.client import register
+from tests.support.factories import upload_and_complete
 from tests.support.media import FFMPEG
-from tests.support.processes import process_gone
-
-SWEEP_PERIOD = 5  # media.sweep_leases runs every 5 s
+from tests.support.processes import AppProcesses
+from tests.support.waits import JOB_DEADLINE, exited, until, wait_for_media, wait_terminal
 
 
 def transcoding(media: dict) -> bool:
@@ -38,31 +32,29 @@ def transcoding(media: dict) -> bool:
 
 
 async def test_job_of_a_killed_worker_completes_on_another_exactly_once(
-    api: httpx.AsyncClient, default_workers, stack_settings: Settings, clip_1080_long: Path,
-    storage: Storage, db_engine,
+    api: httpx.AsyncClient, default_workers, clip_1080_long: Path, storage: Storage, db_engine,
+    arq_redis: ArqRedis,
 ) -> None:  # fmt: skip
     apps = default_workers
     second = start_worker(apps, "second")
     try:
         account = await register(api)
         media_id = (await upload_and_complete(api, account, clip_1080_long))["id"]
-        await wait_for(api, account, media_id, transcoding, within=60, what="mid-transcode")
+        await wait_for_media(api, account, media_id, transcoding, what="mid-transcode")
         running = [(w, p) for w in apps.workers for p in ffmpeg_children(w)]
         assert len(running) == 1, running
         victim, ffmpeg = running[0]
 
         apps.kill_worker(victim)  # SIGKILL: no chance to clean up or hand the job back
-        killed_at = time.monotonic()
 
         # PR_SET_PDEATHSIG: FFmpeg dies with its worker instead of encoding on for nobody.
-        assert await process_gone(ffmpeg.pid), "the killed worker's FFmpeg is still running"
-        requeued = await wait_for(
-            api, account, media_id, lambda m: m["attempts"] == 2, within=40, what="requeue"
+        await until(lambda: exited(ffmpeg.pid), what="the killed worker's FFmpeg exits")
+        # Once its lease has run out, the sweeper requeues it.
+        requeued = await wait_for_media(
+            api, account, media_id, lambda m: m["attempts"] == 2, what="requeue"
         )
-        within = time.monotonic() - killed_at
-        assert within <= stack_settings.lease_seconds + SWEEP_PERIOD + 3, within
         assert requeued["status"] in ("queued", "processing", "completed")
-        media = await wait_terminal(api, account, media_id, within=120)
+        media = await wait_terminal(api, account, media_id)
     finally:
         if second in apps.workers and len(apps.workers) > 1:
             stop_worker(apps, second)
@@ -82,42 +74,36 @@ async def test_job_of_a_killed_worker_completes_on_another_exactly_once(
     assert progress == sorted(progress) and progress[0] == 0
 
     # A late copy of attempt 1 (as arq could re-run it) finds the item is not its own.
-    redis = await create_pool(RedisSettings.from_dsn(str(stack_settings.redis_url)))
-    try:
-        late = await redis.enqueue_job(jobs.TRANSCODE, media_id, 1, _job_id=f"late-copy-{media_id}")
-        assert late is not None
-        assert (await late.result(timeout=30)).startswith("not ours")
-    finally:
-        await redis.aclose()
+    late = await arq_redis.enqueue_job(jobs.TRANSCODE, media_id, 1, _job_id=f"late-{media_id}")
+    assert late is not None
+    assert (await late.result(timeout=JOB_DEADLINE)).startswith("not ours")
     assert len(await stored_events(db_engine, media_id)) == len(events), "it wrote nothing"
     assert sorted(await output_keys(storage, media_id)) == sorted(keys), "and uploaded nothing"
 
 
 async def test_worker_stopping_gracefully_hands_its_job_back_at_once(
-    api: httpx.AsyncClient, default_workers, stack_settings: Settings, clip_1080_long: Path
+    api: httpx.AsyncClient, apps: AppProcesses, dedicated_worker, clip_1080_long: Path
 ) -> None:
-    apps = default_workers
-    start_worker(apps, "second")
+    # A lease of ten minutes cannot run out during this test, so the sweeper cannot requeue the
+    # item: only the leaving worker can have handed it back.
+    leaving = dedicated_worker(REELAY_LEASE_SECONDS="600")
     account = await register(api)
     media_id = (await upload_and_complete(api, account, clip_1080_long))["id"]
-    await wait_for(api, account, media_id, transcoding, within=60, what="mid-transcode")
-    [(leaving, ffmpeg)] = [(w, p) for w in apps.workers for p in ffmpeg_children(w)]
+    await wait_for_media(api, account, media_id, transcoding, what="mid-transcode")
+    [ffmpeg] = ffmpeg_children(leaving)
 
-    stopped_at = time.monotonic()
     stop_worker(apps, leaving)  # SIGTERM, as a deploy or `reelay up` Ctrl-C sends
 
-    assert await process_gone(ffmpeg.pid)
-    requeued = await wait_for(
-        api, account, media_id, lambda m: m["attempts"] == 2, within=10, what="hand-back"
+    await until(lambda: exited(ffmpeg.pid), what="the leaving worker's FFmpeg exits")
+    requeued = await wait_for_media(
+        api, account, media_id, lambda m: m["attempts"] == 2, what="hand-back"
     )
-    # The lease, renewed every third of its length, cannot have run out this soon: the item
-    # was handed back by the leaving worker, not found by the sweeper.
-    assert time.monotonic() - stopped_at < stack_settings.lease_seconds * 2 / 3 - 0.5
     assert requeued["status"] in ("queued", "processing") and requeued["error"] is None
-    await wait_for(api, account, media_id, transcoding, within=30, what="attempt 2 running")
+    start_worker(apps, "next")
+    await wait_for_media(api, account, media_id, transcoding, what="attempt 2 running")
     # Enough: stop attempt 2 rather than spend the CPU of the next tests on it.
     await api.post(f"/videos/{media_id}/cancel", headers=account.headers)
-    await wait_terminal(api, account, media_id, within=10)
+    await wait_terminal(api, account, media_id)
 
 
 HANG_TWICE = """\
@@ -149,12 +135,12 @@ async def test_hanging_ffmpeg_is_killed_and_retried_with_backoff(
     account = await register(api)
     media_id = (await upload_and_complete(api, account, clip_small))["id"]
 
-    media = await wait_terminal(api, account, media_id, within=60)
+    media = await wait_terminal(api, account, media_id)
 
     assert media["status"] == "completed", media["error"]
     assert media["attempts"] == 3 and counter.read_text().strip() == "3"
     for pid in map(int, pids.read_text().split()):
-        assert await process_gone(pid), "a stalled FFmpeg was left running"
+        await until(lambda pid=pid: exited(pid), what=f"the stalled FFmpeg {pid} exits")
 
     events = await stored_events(db_engine, media_id)
     assert "failed" not in [e.event for e in events]
@@ -170,7 +156,8 @@ async def test_hanging_ffmpeg_is_killed_and_retried_with_backoff(
         previous = [e for e in events if e.seq < queued.seq and e.data["attempts"] == attempt - 1]
         assert previous[-1].data["status"] == "processing"
         waited = claimed.at - queued.at
-        assert delay - 0.1 <= waited <= delay + 2.5, (attempt, waited)
+        # Not before its delay; after it, as soon as a busy machine gets to it.
+        assert delay - 0.1 <= waited <= delay + 10, (attempt, waited)
 
 
 async def test_cancel_mid_transcode_kills_ffmpeg_and_removes_temp_files(
@@ -182,17 +169,17 @@ async def test_cancel_mid_transcode_kills_ffmpeg_and_removes_temp_files(
     worker = dedicated_worker(TMPDIR=str(temp))
     account = await register(api)
     media_id = (await upload_and_complete(api, account, clip_1080_long))["id"]
-    await wait_for(api, account, media_id, transcoding, within=60, what="mid-transcode")
+    await wait_for_media(api, account, media_id, transcoding, what="mid-transcode")
     [ffmpeg] = ffmpeg_children(worker)
     assert list(temp.glob(f"reelay-{media_id}-*")), "the job's temp dir is in the worker's TMPDIR"
 
     canceled = await api.post(f"/videos/{media_id}/cancel", headers=account.headers)
     assert canceled.status_code == 202, canceled.text
 
-    assert await process_gone(ffmpeg.pid), "FFmpeg survived the cancel"
-    assert await eventually(lambda: not any(temp.iterdir())), "temp files left behind"
+    await until(lambda: exited(ffmpeg.pid), what="FFmpeg exits on the cancel")
+    await until(lambda: not any(temp.iterdir()), what="the job's temp files removed")
     assert ffmpeg_children(worker) == []
     assert worker.exited() is None and psutil.Process(worker.pid).is_running()
-    media = await wait_terminal(api, account, media_id, within=10)
+    media = await wait_terminal(api, account, media_id)
     assert media["status"] == "canceled" and media["attempts"] == 1
     assert await output_keys(storage, media_id) == []

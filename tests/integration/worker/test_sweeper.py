@@ -15,8 +15,9 @@ from reelay_worker.media.tasks import sweep_leases
 from reelay_worker.resources import WorkerResources
 from sqlalchemy import update
 
-from tests.integration.worker.conftest import wait_terminal
-from tests.support.client import create_media, post_form, register
+from tests.support.client import register
+from tests.support.factories import create_media, post_form
+from tests.support.waits import wait_terminal
 
 SIDE_QUEUE = "test:jobs-that-die-early"
 

@@ -14,10 +14,12 @@ from tests.integration.worker.conftest import (
     output_keys,
     playlist_entries,
     stored_events,
-    wait_terminal,
 )
-from tests.support.client import read_events, register, upload_and_complete
+from tests.support.client import register
+from tests.support.factories import upload_and_complete
 from tests.support.media import probe
+from tests.support.sse import read_events
+from tests.support.waits import wait_terminal
 
 
 async def test_1080p_source_gives_four_rungs_and_a_master_playlist(
