@@ -93,7 +93,7 @@ async def _move(
     publish it after commit."""
     for source in sources:
         check_transition(source, target)
-    where = [m.Media.status.in_(sources)]
+    where: list[ColumnElement[bool]] = [m.Media.status.in_(sources)]
     if on_attempt is not None:
         where.append(m.Media.attempt == on_attempt)
     record = await events.record(
