@@ -64,7 +64,7 @@ async def run_ffmpeg(
             await proc.wait()
         stderr_task.cancel()
 
-    returncode = proc.returncode
+    returncode = await proc.wait()  # it has exited by now: this only reads its code
     if stalled:
         raise FFmpegStalled(stall_timeout, tail)
     if returncode == 0:
