@@ -302,35 +302,35 @@ async def retry_later(
 ) -> bool:
     """A transient failure: queue the next attempt to start after `delay` s, or fail once
     `max_attempts` are used up."""
-    if attempt >= max_attempts:
-        return await fail(
-            db,
-            media_id,
-            attempt,
-            "transcode_failed",
-            f"Processing failed {attempt} times; the last error was: {reason}",
-        )
-    if not await _requeue(db, media_id, attempt):
-        return False
-    effects.enqueue_transcode(db, media_id, attempt + 1, defer_by=delay or None)
-    return True
+    message = f"Processing failed {attempt} times; the last error was: {reason}"
+    return await _next_attempt_or_fail(
+        db, media_id, attempt, max_attempts, delay, ("transcode_failed", message)
+    )
 
 
 async def requeue_lost(db: AsyncSession, media: m.Media, *, max_attempts: int) -> bool:
     """The worker running this item stopped renewing its lease (it died): run it again at once,
     or fail once `max_attempts` are used up."""
-    attempt = media.attempt  # read first: the write below refreshes `media`
+    attempt = media.attempt  # read first: the write refreshes `media`
+    message = f"The worker processing this item stopped responding {attempt} times."
+    return await _next_attempt_or_fail(
+        db, media.id, attempt, max_attempts, 0.0, ("worker_lost", message)
+    )
+
+
+async def _next_attempt_or_fail(
+    db: AsyncSession,
+    media_id: uuid.UUID,
+    attempt: int,
+    max_attempts: int,
+    delay: float,
+    failure: tuple[str, str],
+) -> bool:
     if attempt >= max_attempts:
-        return await fail(
-            db,
-            media.id,
-            attempt,
-            "worker_lost",
-            f"The worker processing this item stopped responding {attempt} times.",
-        )
-    if not await _requeue(db, media.id, attempt):
+        return await fail(db, media_id, attempt, *failure)
+    if not await _requeue(db, media_id, attempt):
         return False
-    effects.enqueue_transcode(db, media.id, attempt + 1)
+    effects.enqueue_transcode(db, media_id, attempt + 1, defer_by=delay or None)
     return True
 
 
