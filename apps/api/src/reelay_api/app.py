@@ -1,4 +1,4 @@
-"""Assemble the Litestar app: routes, auth, problem details, OpenAPI, lifespan."""
+"""Assemble the Litestar app: routes, auth, problem details, request ids, OpenAPI, lifespan."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from reelay_core.logging import configure_logging
 from reelay_core.settings import Settings, get_settings
 
 from reelay_api.auth.endpoints import auth_router
@@ -16,6 +15,7 @@ from reelay_api.events.endpoints import make_media_events_handler, user_event_st
 from reelay_api.health import healthz, metrics, readyz
 from reelay_api.media.endpoints import ImageController, VideoController
 from reelay_api.problems import EXCEPTION_HANDLERS
+from reelay_api.request_ids import RequestIds
 from reelay_api.resources import lifespan
 from reelay_api.web import web_routes
 
@@ -24,14 +24,13 @@ MEDIA_CONTROLLERS = [VideoController, ImageController]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
     jwt_auth = make_jwt_auth(settings)
     media_routes = [
         route
         for controller in MEDIA_CONTROLLERS
         for route in (controller, make_media_events_handler(controller.kind, controller.path))
     ]
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -45,6 +44,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
+        # Logging is the process's, set up by `python -m reelay_api` (Litestar's would replace it).
+        logging_config=None,
         state=State({"settings": settings, "jwt_auth": jwt_auth}),
         openapi_config=OpenAPIConfig(
             title="reelay",
@@ -54,3 +55,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
     )
+    app.asgi_handler = RequestIds(app.asgi_handler)
+    return app

@@ -24,6 +24,9 @@ console = Console(stderr=True, soft_wrap=True)
 
 def app_processes(settings: Settings) -> list[ChildProcess]:
     env = app_env(settings)
+    if sys.stdout.isatty():
+        # The children write to our pipes, not to the terminal their lines end up on.
+        env["FORCE_COLOR"] = "1"
     return [
         ChildProcess("api", [sys.executable, "-m", "reelay_api"], env),
         ChildProcess("worker", [sys.executable, "-m", "reelay_worker"], env),

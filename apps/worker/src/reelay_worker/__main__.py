@@ -10,7 +10,7 @@ from reelay_worker.worker import make_worker_settings
 
 def main() -> None:
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     log_filters.install()
     run_worker(make_worker_settings(settings))
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1024**3
 MIB = 1024**2
+
+LogFormat = Literal["console", "json"]
 
 
 class Settings(BaseSettings):
@@ -82,6 +85,12 @@ class Settings(BaseSettings):
     max_duration_seconds: float = Field(4 * 3600, description="Longest accepted video.")
 
     log_level: str = Field("INFO", description="Log level.")
+    log_format: LogFormat = Field(
+        "console", description="`console`: lines for people; `json`: one object per line."
+    )
+    access_log: bool = Field(
+        True, description="One log line per HTTP request (`reelay up`: only with --access-log)."
+    )
 
     @property
     def api_base_url(self) -> str:

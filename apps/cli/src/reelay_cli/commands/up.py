@@ -30,6 +30,9 @@ def up(
     seaweed_port: Annotated[
         int, typer.Option(help="Embedded SeaweedFS master port (volume and filer use the next two)")
     ] = DEFAULT_PORTS.seaweed,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log one line per HTTP request")
+    ] = False,
 ) -> None:
     """Start PostgreSQL, Valkey, SeaweedFS, the API and a worker; Ctrl-C stops them all.
 
@@ -39,7 +42,7 @@ def up(
     from reelay_core.settings import Settings
     from reelay_stack.supervisor import run_up
 
-    overrides: dict[str, object] = {}
+    overrides: dict[str, object] = {"access_log": access_log}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     if host is not None:
