@@ -8,12 +8,11 @@ from typing import TypeAlias
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.security.jwt import JWTCookieAuth, Token
 from reelay_core.effects import unit_of_work
 from reelay_core.settings import Settings
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelay_api.auth.security import AuthUser
+from reelay_api.auth.security import AuthUser, SessionTokens
 from reelay_api.resources import Resources
 
 
@@ -27,9 +26,9 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
-def provide_jwt_auth(state: State) -> JWTCookieAuth[AuthUser, Token]:
-    jwt_auth: JWTCookieAuth[AuthUser, Token] = state.jwt_auth
-    return jwt_auth
+def provide_tokens(state: State) -> SessionTokens:
+    tokens: SessionTokens = state.tokens
+    return tokens
 
 
 def provide_user(request: Request[AuthUser, object, State]) -> AuthUser:
@@ -46,7 +45,7 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
 DEPENDENCIES = {
     "resources": Provide(provide_resources, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
-    "jwt_auth": Provide(provide_jwt_auth, sync_to_thread=False),
+    "tokens": Provide(provide_tokens, sync_to_thread=False),
     "db": Provide(provide_db),
     "user": Provide(provide_user, sync_to_thread=False),
 }
@@ -58,4 +57,4 @@ Db: TypeAlias = NamedDependency[AsyncSession]
 CurrentUser: TypeAlias = NamedDependency[AuthUser]
 AppResources: TypeAlias = NamedDependency[Resources]
 AppSettings: TypeAlias = NamedDependency[Settings]
-JwtAuth: TypeAlias = NamedDependency[JWTCookieAuth[AuthUser, Token]]
+Tokens: TypeAlias = NamedDependency[SessionTokens]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -12,7 +10,7 @@ from reelay_core.settings import Settings
 
 from reelay_api.auth import service
 from reelay_api.auth.schemas import Credentials, TokenOut, UserOut
-from reelay_api.deps import AppSettings, CurrentUser, Db, JwtAuth
+from reelay_api.deps import AppSettings, CurrentUser, Db, Tokens
 from reelay_api.problems import Problem, problem_docs
 
 
@@ -41,20 +39,16 @@ class AuthController(Controller):
         responses=problem_docs(400, 401, 422, 429),
     )
     async def token(
-        self, data: JSONBody[Credentials], db: Db, settings: AppSettings, jwt_auth: JwtAuth
+        self, data: JSONBody[Credentials], db: Db, settings: AppSettings, tokens: Tokens
     ) -> Response[TokenOut]:
         user = await service.authenticate(db, data.email, data.password)
         if user is None:
             raise Problem(401, "Wrong email or password.", code="bad_credentials")
         ttl = settings.token_ttl_seconds
-        token = jwt_auth.create_token(
-            identifier=str(user.id),
-            token_expiration=timedelta(seconds=ttl),
-            token_extras={"email": user.email},
-        )
+        token = tokens.issue(user.id, user.email, ttl)
         # HttpOnly: page scripts cannot read it; EventSource sends it along by itself.
         cookie = Cookie(
-            key=jwt_auth.key,
+            key=tokens.cookie_key,
             value=token,
             path="/",
             httponly=True,
@@ -65,9 +59,9 @@ class AuthController(Controller):
         return Response(TokenOut(access_token=token, expires_in=ttl), cookies=[cookie])
 
     @post("/logout", status_code=204, summary="End the browser session: drop the cookie")
-    async def logout(self, jwt_auth: JwtAuth) -> Response[None]:
+    async def logout(self, tokens: Tokens) -> Response[None]:
         response = Response(None, status_code=204)
-        response.delete_cookie(jwt_auth.key, path="/")
+        response.delete_cookie(tokens.cookie_key, path="/")
         return response
 
     @get("/me", summary="The caller's account", responses=problem_docs(401))

@@ -50,3 +50,22 @@ def make_jwt_auth(settings: Settings) -> JWTCookieAuth[AuthUser, Token]:
         exclude=PUBLIC_PATHS,
         samesite="lax",
     )
+
+
+class SessionTokens:
+    """What the token endpoints need of the JWT auth: issue a token, name the cookie.
+
+    A plain class on purpose: Litestar resolves a dependency's type hints, and
+    JWTCookieAuth's own hints name types it imports only for type checkers.
+    """
+
+    def __init__(self, jwt_auth: JWTCookieAuth[AuthUser, Token]) -> None:
+        self._jwt_auth = jwt_auth
+        self.cookie_key = jwt_auth.key
+
+    def issue(self, user_id: uuid.UUID, email: str, ttl_seconds: int) -> str:
+        return self._jwt_auth.create_token(
+            identifier=str(user_id),
+            token_expiration=timedelta(seconds=ttl_seconds),
+            token_extras={"email": email},
+        )

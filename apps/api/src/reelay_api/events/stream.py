@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from reelay_core import events
-from reelay_core.media import transitions
 from reelay_core.db import models as m
 from reelay_core.events import MediaEventRecord
+from reelay_core.media import transitions
 from sse_starlette import ServerSentEvent
 
 from reelay_api.events import metrics

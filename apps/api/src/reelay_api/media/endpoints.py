@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.datastructures import State
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi.spec import OpenAPIMediaType as MediaTypeDoc
 from litestar.openapi.spec import Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
