@@ -14,7 +14,7 @@ from reelay_api.deps import DEPENDENCIES
 from reelay_api.events.endpoints import make_media_events_handler, user_event_stream
 from reelay_api.health import healthz, metrics, readyz
 from reelay_api.media.endpoints import ImageController, VideoController
-from reelay_api.problems import EXCEPTION_HANDLERS
+from reelay_api.problems import EXCEPTION_HANDLERS, PROBLEM_DETAILS
 from reelay_api.request_ids import RequestIds
 from reelay_api.resources import lifespan
 from reelay_api.web import web_routes
@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *web_routes(settings),
         ],
         dependencies=DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[PROBLEM_DETAILS],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
         # Logging is the process's, set up by `python -m reelay_api` (Litestar's would replace it).

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from reelay_api.deps import AppResources
-from reelay_api.problems import problem_response
+from reelay_api.problems import Problem
 
 CHECK_TIMEOUT = 3.0
 
@@ -40,7 +40,7 @@ async def readyz(resources: AppResources) -> Response[Any]:
         if isinstance(r, BaseException)
     }
     if failing:
-        return problem_response(
+        raise Problem(
             503,
             "Not ready: " + ", ".join(f"{n} ({e})" for n, e in failing.items()),
             code="not_ready",

@@ -1,4 +1,7 @@
-"""RFC 9457 problem details for every error: domain problems, HTTP errors, validation, crashes."""
+"""RFC 9457 problem details for every error: domain problems, HTTP errors, validation, crashes.
+
+Litestar's problem-details plugin renders them; this module says what each error becomes.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,12 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, Field
 
 from reelay_api.outages import unavailable_dependency
@@ -18,8 +27,11 @@ log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 
 
-class Problem(Exception):
-    """A request that cannot be served, with a reason the user can act on."""
+class Problem(ProblemDetailsException):
+    """A request that cannot be served, with a reason the user can act on.
+
+    `code` names the reason for programs: it is the body's `code` and the end of its `type`.
+    """
 
     def __init__(
         self,
@@ -30,50 +42,28 @@ class Problem(Exception):
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.code = code
-        self.headers = headers
-        self.extra = extra or {}
+        super().__init__(
+            detail=detail,
+            status_code=status,
+            headers=headers,
+            extra={"code": code, **(extra or {})} if code else extra,
+            type_=f"urn:reelay:problem:{code}" if code else "about:blank",
+            title=HTTPStatus(status).phrase,
+        )
 
 
 def not_found(what: str = "media") -> Problem:
     return Problem(404, f"No {what} with this id exists.", code="not_found")
 
 
-def problem_response(
-    status: int,
-    detail: str,
-    *,
-    code: str | None = None,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {
-        "type": f"urn:reelay:problem:{code}" if code else "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        **(extra or {}),
-    }
-    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
-
-
-def handle_problem(_: Request, exc: Problem) -> Response[dict[str, Any]]:
-    return problem_response(
-        exc.status, exc.detail, code=exc.code, headers=exc.headers, extra=exc.extra
-    )
-
-
-def handle_validation(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
+def from_validation(exc: ValidationException) -> Problem:
     errors = exc.extra if isinstance(exc.extra, list) else []
     reasons = "; ".join(
         f"{e.get('key') or e.get('source') or 'body'}: {e.get('message')}"
         for e in errors
         if isinstance(e, dict)
     )
-    return problem_response(
+    return Problem(
         422,
         f"The request is malformed: {reasons or exc.detail}",
         code="validation_error",
@@ -81,39 +71,50 @@ def handle_validation(_: Request, exc: ValidationException) -> Response[dict[str
     )
 
 
-def handle_http(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
-    detail = {
-        401: "Authentication required: send `Authorization: Bearer <token>` or the session cookie.",
-        404: "No resource at this path.",
-        405: "This method is not allowed on this path.",
-        429: "Too many requests from this address; wait a minute and try again.",
-    }.get(exc.status_code, exc.detail)
+# Litestar's own wording is written for developers; these say what the user can do.
+HTTP_DETAILS = {
+    401: "Authentication required: send `Authorization: Bearer <token>` or the session cookie.",
+    404: "No resource at this path.",
+    405: "This method is not allowed on this path.",
+    429: "Too many requests from this address; wait a minute and try again.",
+}
+
+
+def from_http(exc: HTTPException) -> Problem:
+    detail = HTTP_DETAILS.get(exc.status_code, exc.detail)
     if exc.status_code == 401 and exc.detail and "token" in exc.detail.lower():
         detail = f"{detail} ({exc.detail})"
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    return Problem(exc.status_code, detail, headers=exc.headers)
 
 
-def handle_crash(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+def handle_crash(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if dependency := unavailable_dependency(exc):
         log.warning(
             "%s %s: %s is unavailable: %r", request.method, request.url.path, dependency, exc
         )
-        return problem_response(
+        problem = Problem(
             503,
             f"{dependency} is unavailable right now; nothing was lost, try again shortly.",
             code="dependency_unavailable",
             headers={"Retry-After": "5"},
         )
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "Something went wrong on our side; it has been logged.")
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        problem = Problem(500, "Something went wrong on our side; it has been logged.")
+    return problem.to_response(request)
 
 
-EXCEPTION_HANDLERS = {
-    Problem: handle_problem,
-    ValidationException: handle_validation,
-    HTTPException: handle_http,
-    Exception: handle_crash,
-}
+# The plugin answers every `ProblemDetailsException` (so every `Problem`) itself. A crash is not
+# converted but handled: its log line names the request.
+PROBLEM_DETAILS = ProblemDetailsPlugin(
+    ProblemDetailsConfig(
+        exception_to_problem_detail_map={
+            ValidationException: from_validation,
+            HTTPException: from_http,
+        }
+    )
+)
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {Exception: handle_crash}
 
 
 # -- OpenAPI -------------------------------------------------------------------------------------
@@ -126,6 +127,16 @@ class ProblemDetails(BaseModel):
     title: str = Field(examples=["Not Found"])
     status: int = Field(examples=[404])
     detail: str = Field(examples=["No video with this id exists."])
+    code: str | None = Field(
+        None,
+        description="The reason for programs; absent when `type` is `about:blank`.",
+        examples=["not_found"],
+    )
+    errors: list[dict[str, Any]] | None = Field(
+        None,
+        description="Validation errors (`code` `validation_error`), one per field.",
+        examples=[[{"key": "size", "message": "Input should be greater than 0", "source": "body"}]],
+    )
 
 
 PROBLEM_DESCRIPTIONS = {
