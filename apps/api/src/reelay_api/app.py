@@ -9,7 +9,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from reelay_core.settings import Settings, get_settings
 
 from reelay_api.auth.endpoints import auth_router
-from reelay_api.auth.security import make_jwt_auth
+from reelay_api.auth.security import SessionTokens, make_jwt_auth
 from reelay_api.deps import DEPENDENCIES
 from reelay_api.events.endpoints import make_media_events_handler, user_event_stream
 from reelay_api.health import healthz, metrics, readyz
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         # Logging is the process's, set up by `python -m reelay_api` (Litestar's would replace it).
         logging_config=None,
-        state=State({"settings": settings, "jwt_auth": jwt_auth}),
+        state=State({"settings": settings, "tokens": SessionTokens(jwt_auth)}),
         openapi_config=OpenAPIConfig(
             title="reelay",
             version="0.1.0",
