@@ -55,7 +55,7 @@ async def queue_positions(db: AsyncSession, items: list[m.Media]) -> dict[uuid.U
         .where(item.id.in_(queued))
         .group_by(item.id)
     )
-    return {media_id: int(count) for media_id, count in rows.tuples()}
+    return {media_id: int(count) for media_id, count in rows}
 
 
 async def queue_position(db: AsyncSession, media: m.Media) -> int | None:
