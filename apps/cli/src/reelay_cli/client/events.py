@@ -38,10 +38,8 @@ def follow(
     kind: str,
     media_id: str,
     on_event: Callable[[ProgressEvent], None],
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> ProgressEvent:
-    """Call `on_event` for every event in order; return the terminal one."""
+) -> None:
+    """Call `on_event` for every event in order, up to and including the terminal one."""
     last_id: str | None = None
     retry_ms = DEFAULT_RETRY_MS
     silent = 0
@@ -59,7 +57,7 @@ def follow(
                     event = ProgressEvent(sse.id, sse.event, json.loads(sse.data))
                     on_event(event)
                     if event.terminal:
-                        return event
+                        return
             problem = ConnectionError("the server closed the stream")
         except ApiError as exc:
             if exc.status is None or exc.status < 500:
@@ -68,5 +66,5 @@ def follow(
         except (httpx.HTTPError, ValueError) as exc:
             problem = exc
         silent += 1
-        sleep(retry_ms / 1000)
+        time.sleep(retry_ms / 1000)
     raise ApiError(f"lost the event stream of {media_id}: {problem}")
