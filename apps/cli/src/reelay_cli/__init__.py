@@ -1,1 +1,1 @@
-"""The `reelay` command: runs the embedded stack and talks to any reelay server over HTTP."""
+"""The `reelay` command: a client for any reelay server over HTTP; `up` needs reelay-stack."""

@@ -1,1 +1,1 @@
-"""The HTTP commands of `reelay` (everything but `up`), registered on the app in main.py."""
+"""The commands of `reelay`, registered on the app in main.py; all but up.py speak only HTTP."""
