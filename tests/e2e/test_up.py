@@ -178,6 +178,8 @@ def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path)
         assert httpx.get(f"{base_url}/schema/openapi.json").status_code == 200
     assert "reelay is up" in output[0] and f"{base_url}/schema" in output[0]
     assert "lost Redis" not in output[0], "Valkey outlives the API and worker it serves"
+    assert "GET /schema/openapi.json" not in output[0], "no line per request without --access-log"
+    assert "recording health" not in output[0]
     assert processes_using(data_dir) == [], "Ctrl-C leaves no process behind"
 
     # Then stopped as a closed terminal and as a service manager stop it.
