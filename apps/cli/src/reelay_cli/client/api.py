@@ -44,7 +44,7 @@ def problem_message(response: httpx.Response) -> ApiError:
 
 
 def unreachable(server: str, exc: httpx.HTTPError) -> ApiError:
-    return ApiError(f"cannot reach {server}: {exc or type(exc).__name__}")
+    return ApiError(f"cannot reach {server}: {str(exc) or type(exc).__name__}")
 
 
 class ReelayClient:
@@ -92,8 +92,10 @@ class ReelayClient:
 
     def json(
         self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs: Any
-    ) -> Any:
-        return self.request(method, path, expect=expect, **kwargs).json()
+    ) -> dict[str, Any]:
+        """Every JSON answer of the API is an object (a media item, a page, a token...)."""
+        body: dict[str, Any] = self.request(method, path, expect=expect, **kwargs).json()
+        return body
 
     # -- auth -------------------------------------------------------------------------------
     def register(self, email: str, password: str) -> dict[str, Any]:

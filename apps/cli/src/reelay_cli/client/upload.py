@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import httpx
 
@@ -153,11 +153,13 @@ def upload(client: ReelayClient, path: Path, advance: Advance) -> dict[str, Any]
         state.save()
         return send_parts(client, state, path, plan["parts"], advance)
     with storage_client() as storage, path.open("rb") as file:
+        reader = ProgressReader(file, advance)
         try:
             answer = storage.post(
                 plan["url"],
                 data=plan["fields"],
-                files={"file": (path.name, ProgressReader(file, advance), content_type)},
+                # httpx calls only what ProgressReader has: read, seek, tell and fileno.
+                files={"file": (path.name, cast(BinaryIO, reader), content_type)},
             )
         except httpx.HTTPError as exc:
             raise ApiError(f"upload to storage failed: {exc}") from exc
