@@ -23,7 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from reelay_api.auth.security import AuthUser
 from reelay_api.deps import AppResources
 from reelay_api.events.stream import media_events, user_events
-from reelay_api.problems import not_found
+from reelay_api.problems import not_found, problem_docs
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT_SECONDS = 15
@@ -64,6 +64,7 @@ def make_media_events_handler(kind: MediaKind, path: str) -> HTTPRouteHandler:
         summary=f"Live progress of one {kind} (SSE)",
         description=EVENTS_DOC,
         tags=[path.strip("/")],
+        responses=problem_docs(401, 404),
     )
     async def media_event_stream(
         request: Request[AuthUser, Any, State],
@@ -97,6 +98,7 @@ def make_media_events_handler(kind: MediaKind, path: str) -> HTTPRouteHandler:
         "`data` also carries `media_id`. A `resync` event means some were missed: refetch."
     ),
     tags=["events"],
+    responses=problem_docs(401),
 )
 async def user_event_stream(
     request: Request[AuthUser, Any, State], resources: AppResources

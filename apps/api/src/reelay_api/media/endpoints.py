@@ -62,19 +62,20 @@ class MediaController(Controller):
     """The routes of one media kind; a subclass per kind sets `path` and `kind`."""
 
     kind: ClassVar[MediaKind]
+    a_noun: ClassVar[str]  # "a video", "an image": for the OpenAPI summaries
 
     def get_route_handlers(self) -> list[BaseRouteHandler]:
         # Handlers are copied per controller, so each kind's summaries can name it.
         handlers = super().get_route_handlers()
         for handler in handlers:
             if isinstance(handler, HTTPRouteHandler) and handler.summary:
-                handler.summary = handler.summary.format(noun=self.kind.value)
+                handler.summary = handler.summary.format(noun=self.kind.value, a_noun=self.a_noun)
         return handlers
 
     @post(
         "/",
         status_code=201,
-        summary="Start a {noun} upload: a presigned POST or multipart URLs",
+        summary="Start {a_noun} upload: a presigned POST or multipart URLs",
         responses=problem_docs(400, 401, 413, 415, 422),
     )
     async def create(
@@ -95,7 +96,7 @@ class MediaController(Controller):
     @post(
         "/upload",
         status_code=202,
-        summary="Upload a {noun} through the API (multipart/form-data)",
+        summary="Upload {a_noun} through the API (multipart/form-data)",
         description="For clients that cannot upload to storage directly. The body is streamed "
         "to storage as it arrives; the size limit is enforced while streaming.",
         request_max_body_size=None,
@@ -244,6 +245,7 @@ class MediaController(Controller):
         "/{media_id:uuid}/hls/{playlist:str}",
         media_type=HLS_TYPE,
         summary="HLS master (master.m3u8) or variant ({{name}}.m3u8) playlist",
+        description="Videos only (an image answers 404); 409 until processing completes.",
         responses=problem_docs(401, 404, 409),
     )
     async def hls(
@@ -272,12 +274,14 @@ class VideoController(MediaController):
     path = "/videos"
     tags = ["videos"]
     kind = MediaKind.VIDEO
+    a_noun = "a video"
 
 
 class ImageController(MediaController):
     path = "/images"
     tags = ["images"]
     kind = MediaKind.IMAGE
+    a_noun = "an image"
 
 
 async def queued_answer(db: AsyncSession, media: m.Media) -> MediaQueued:
