@@ -1,4 +1,4 @@
-"""One log format per process: stdlib and structlog lines alike, with the request id they run for."""
+"""One log format per process: stdlib and structlog lines alike, with their request id."""
 
 from __future__ import annotations
 
