@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -12,6 +12,8 @@ from reelay_api.events.hub import BEHIND, QUEUE_SIZE, RESYNC, EventHub, Subscrip
 from reelay_core import events
 from reelay_core.events import MediaEventRecord
 from reelay_core.settings import Settings
+
+from tests.support.waits import until
 
 
 @pytest.fixture
@@ -34,14 +36,6 @@ async def redis(stack_settings: Settings) -> AsyncIterator[Redis]:
         await client.aclose()
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(250):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("not within 5 s")
-
-
 async def test_an_unread_queue_stays_bounded_and_a_status_that_does_not_fit_becomes_resync(
     hub: EventHub, redis: Redis
 ) -> None:
@@ -57,13 +51,13 @@ async def test_an_unread_queue_stays_bounded_and_a_status_that_does_not_fit_beco
 
     for seq in range(1, QUEUE_SIZE * 3 + 1):
         await events.publish(redis, record(seq, "progress", "processing"))
-    await until(lambda: stalled.dropped == QUEUE_SIZE * 2)
+    await until(lambda: stalled.dropped == QUEUE_SIZE * 2, what="the backlog dropped")
     assert stalled.queue.qsize() == QUEUE_SIZE, "memory per client is bounded"
     assert dashboard.queue.qsize() == QUEUE_SIZE and dashboard.dropped == QUEUE_SIZE * 2
     assert bystander.queue.empty()
 
     await events.publish(redis, record(QUEUE_SIZE * 3 + 1, "canceled", "canceled"))
-    await until(lambda: stalled.queue.qsize() == 1)
+    await until(lambda: stalled.queue.qsize() == 1, what="one re-read request queued")
     for sub in (stalled, dashboard):
         assert sub.queue.get_nowait() == BEHIND, "the backlog was replaced by one re-read request"
 
