@@ -73,7 +73,9 @@ async def transcode(
         assert job is not None  # arq runs every job in a task of its own
         lease = asyncio.create_task(attempt.keep_lease(job))
         try:
-            return await run_pipeline(attempt, media, workdir)
+            outcome = await run_pipeline(attempt, media, workdir)
+            log.info("media %s attempt %s: %s", media_id, attempt_number, outcome)
+            return outcome
         except asyncio.CancelledError:
             lease.cancel()
             if attempt.lost:  # our own lease keeper stopped us: a normal end, not arq's business
