@@ -54,7 +54,8 @@ class AppProcesses:
 
     def kill_worker(self, worker: ChildProcess) -> None:
         os.killpg(worker.pid, signal.SIGKILL)
-        worker.process.wait(timeout=10)  # type: ignore[union-attr]
+        assert worker.process is not None  # started by start_worker
+        worker.process.wait(timeout=10)
         self.workers.remove(worker)
 
     def wait_ready(self, timeout: float = 60) -> None:
