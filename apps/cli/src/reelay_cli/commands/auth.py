@@ -24,14 +24,14 @@ def log_in(config: Config, server: str, email: str, password: str) -> None:
 
 @reports_errors
 def login(
-    server: ServerOption = None,
-    email: EmailOption = ...,  # type: ignore[assignment]
+    email: EmailOption,
     password: Annotated[
         str,
         typer.Option(
             prompt=True, hide_input=True, envvar="REELAY_PASSWORD", help="Account password."
         ),
-    ] = ...,  # type: ignore[assignment]
+    ],
+    server: ServerOption = None,
 ) -> None:
     """Log in and save the token for later commands."""
     config = Config.load()
@@ -40,8 +40,7 @@ def login(
 
 @reports_errors
 def register(
-    server: ServerOption = None,
-    email: EmailOption = ...,  # type: ignore[assignment]
+    email: EmailOption,
     password: Annotated[
         str,
         typer.Option(
@@ -51,7 +50,8 @@ def register(
             envvar="REELAY_PASSWORD",
             help="At least 8 characters.",
         ),
-    ] = ...,  # type: ignore[assignment]
+    ],
+    server: ServerOption = None,
 ) -> None:
     """Create an account, then log in to it."""
     config = Config.load()
