@@ -136,6 +136,8 @@ def start_up(command: list[str]) -> subprocess.Popen[str]:
 
 
 def send_stop(proc: subprocess.Popen[str], sig: int) -> None:
+    if proc.poll() is not None:  # it exited by itself: keep its output for the failure message
+        return
     if sig in (signal.SIGINT, signal.SIGHUP):
         # Ctrl-C in a terminal, or the terminal closed: the whole foreground group gets it.
         os.killpg(proc.pid, sig)
