@@ -132,17 +132,8 @@ async def queue_attempt(db: AsyncSession, media: m.Media, *, attempt: int) -> No
         media.id,
         [media.status],
         S.QUEUED,
-        attempt=attempt,
-        job_id=jobs.transcode_job_id(media.id, attempt),
-        queued_at=func.now(),
         upload_id=media.upload_id,
-        progress=0.0,
-        stage=None,
-        eta_seconds=None,
-        error_code=None,
-        error_message=None,
-        lease_expires_at=None,
-        completed_at=None,
+        **_fresh_attempt(media.id, attempt),
     )
     await db.refresh(media)
     if record is not None:
@@ -336,21 +327,28 @@ async def _next_attempt_or_fail(
 
 async def _requeue(db: AsyncSession, media_id: uuid.UUID, attempt: int) -> bool:
     """processing -> queued under the next attempt number (the old attempt is fenced off)."""
-    nxt = attempt + 1
     record = await _move(
         db,
         media_id,
         [S.PROCESSING],
         S.QUEUED,
         on_attempt=attempt,
-        attempt=nxt,
-        job_id=jobs.transcode_job_id(media_id, nxt),
-        queued_at=func.now(),
-        progress=0.0,
-        stage=None,
-        eta_seconds=None,
-        lease_expires_at=None,
-        error_code=None,
-        error_message=None,
+        **_fresh_attempt(media_id, attempt + 1),
     )
     return record is not None
+
+
+def _fresh_attempt(media_id: uuid.UUID, attempt: int) -> dict[str, Any]:
+    """What queuing an attempt sets: its number, its job, the queue time, nothing left over."""
+    return {
+        "attempt": attempt,
+        "job_id": jobs.transcode_job_id(media_id, attempt),
+        "queued_at": func.now(),
+        "progress": 0.0,
+        "stage": None,
+        "eta_seconds": None,
+        "lease_expires_at": None,
+        "error_code": None,
+        "error_message": None,
+        "completed_at": None,
+    }
