@@ -28,7 +28,16 @@ async def serve_app(settings: Settings, **overrides: Any) -> AsyncIterator[httpx
         settings.model_copy(update={**overrides, "api_port": port, "log_level": "WARNING"})
     )
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            # As `python -m reelay_api` runs it: uvicorn's own logging set-up would give its
+            # loggers handlers of their own for the rest of the test session.
+            log_config=None,
+        )
     )
     task = asyncio.create_task(server.serve())
     await until(lambda: server.started or task.done(), what="the in-process API server starts")
