@@ -10,15 +10,13 @@ from pathlib import Path
 
 import httpx
 from arq import create_pool
-from arq.connections import RedisSettings
-from reelay_core.db.session import make_session_factory
+from reelay_core import jobs
 from reelay_core.media.keys import item_prefix, source_key
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
-from reelay_worker.media.tasks import abort_stale_uploads
-from reelay_worker.resources import WorkerResources
+from reelay_worker.jobs.tasks import abort_stale_uploads
+from reelay_worker.resources import open_resources
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.api_server import serve_app
 from tests.support.client import Account, assert_problem
@@ -259,27 +257,19 @@ async def test_uploads_left_unfinished_are_aborted_by_the_periodic_task(
     fresh = await create_media(api, alice, size=100 * MIB)
     await put_parts(stale["upload"], bytes(16 * MIB), [1])
 
-    engine = create_async_engine(str(stack_settings.database_url))
-    redis = await create_pool(RedisSettings.from_dsn(str(stack_settings.redis_url)))
+    redis = await create_pool(jobs.redis_settings(str(stack_settings.redis_url)))
     try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                text("UPDATE media SET created_at = now() - interval '25 hours' WHERE id = :id"),
-                {"id": stale["id"]},
-            )
-        resources = WorkerResources(
-            settings=stack_settings,
-            engine=engine,
-            sessions=make_session_factory(engine),
-            storage=storage,
-            redis=redis,
-            ffmpeg="unused",
-            ffprobe="unused",
-        )
-        assert await abort_stale_uploads({"res": resources}) == 1
+        async with open_resources(stack_settings, redis) as resources:
+            async with resources.engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE media SET created_at = now() - interval '25 hours' WHERE id = :id"
+                    ),
+                    {"id": stale["id"]},
+                )
+            assert await abort_stale_uploads({"res": resources}) == 1
     finally:
         await redis.aclose()
-        await engine.dispose()
 
     expired = (await api.get(f"/videos/{stale['id']}", headers=alice.headers)).json()
     assert expired["status"] == "canceled" and expired["error"]["code"] == "upload_expired"

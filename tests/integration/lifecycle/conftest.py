@@ -20,7 +20,7 @@ from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind
 from reelay_core.media import keys
 from reelay_core.settings import Settings
-from reelay_worker.media.tasks import transcode
+from reelay_worker.jobs.tasks import transcode
 from reelay_worker.resources import WorkerResources, open_resources
 from sqlalchemy import select
 

@@ -13,7 +13,7 @@ from reelay_core.db.models import MediaStatus
 from reelay_core.effects import unit_of_work
 from reelay_core.media import transitions
 from reelay_core.media.transitions import IllegalTransition
-from reelay_worker.media import tasks
+from reelay_worker.jobs import tasks
 from reelay_worker.resources import WorkerResources
 from sqlalchemy import func, select, update
 

@@ -17,13 +17,11 @@ import psutil
 import pytest
 from arq import create_pool
 from reelay_core import jobs
-from reelay_core.binaries import ffmpeg_path, ffprobe_path
-from reelay_core.db.session import make_engine, make_session_factory
 from reelay_core.media.keys import hls_key, output_key, output_prefix
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from reelay_stack.children import ChildProcess
-from reelay_worker.resources import WorkerResources
+from reelay_worker.resources import WorkerResources, open_resources
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -210,14 +208,8 @@ def default_workers(apps: AppProcesses) -> Iterator[AppProcesses]:
 async def worker_resources(stack_settings: Settings) -> AsyncIterator[WorkerResources]:
     """What a worker's start-up builds, for calling its job functions in the test itself."""
     redis = await create_pool(jobs.redis_settings(str(stack_settings.redis_url)))
-    engine = make_engine(str(stack_settings.database_url))
     try:
-        async with Storage(stack_settings) as storage:
-            yield WorkerResources(
-                settings=stack_settings, engine=engine, sessions=make_session_factory(engine),
-                storage=storage, redis=redis, ffmpeg=ffmpeg_path(stack_settings),
-                ffprobe=ffprobe_path(stack_settings),
-            )  # fmt: skip
+        async with open_resources(stack_settings, redis) as resources:
+            yield resources
     finally:
         await redis.aclose()
-        await engine.dispose()

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from reelay_core.media.keys import source_key
-from reelay_worker.media.tasks import abort_stale_uploads
+from reelay_worker.jobs.tasks import abort_stale_uploads
 from reelay_worker.resources import WorkerResources
 
 from tests.support.waits import until

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from arq.jobs import Job, JobStatus
 from reelay_core.media.keys import item_prefix
-from reelay_worker.media.tasks import purge
+from reelay_worker.jobs.tasks import purge
 from reelay_worker.resources import WorkerResources
 
 from tests.support.client import register

@@ -11,7 +11,7 @@ from arq import func
 from arq.worker import Worker
 from reelay_core import jobs
 from reelay_core.db import models as m
-from reelay_worker.media.tasks import sweep_leases
+from reelay_worker.jobs.tasks import sweep_leases
 from reelay_worker.resources import WorkerResources
 from sqlalchemy import update
 

@@ -3,7 +3,7 @@
 import itertools
 
 import pytest
-from reelay_worker.media.attempt import STAGE_SPANS, overall_progress, retry_delay
+from reelay_worker.jobs.attempt import STAGE_SPANS, overall_progress, retry_delay
 
 STAGES = ["probe", "transcode", "package", "upload"]
 

@@ -11,7 +11,7 @@ from arq import cron, func
 from reelay_core import jobs
 from reelay_core.settings import Settings
 
-from reelay_worker.media.tasks import abort_stale_uploads, purge, sweep_leases, transcode
+from reelay_worker.jobs.tasks import abort_stale_uploads, purge, sweep_leases, transcode
 from reelay_worker.resources import open_resources
 
 log = logging.getLogger(__name__)

@@ -73,7 +73,6 @@ def new_media(
         filename=filename,
         content_type=content_type.split(";")[0].strip().lower(),
         size=size,
-        status=MediaStatus.AWAITING_UPLOAD,
         progress=0.0,
         attempt=0,
         outputs=[],

@@ -21,7 +21,7 @@ from reelay_core.media.errors import MediaRejected
 from reelay_core.media.ladder import image_widths, thumbnail_size
 from reelay_core.media.outputs import Rendition, RenditionKind
 
-from reelay_worker.media.attempt import Attempt
+from reelay_worker.jobs.attempt import Attempt
 from reelay_worker.pipeline.outputs import upload_tree
 
 MAX_PIXELS = 50_000_000  # decompression-bomb guard: a 50-megapixel photo decodes to ~150 MB

@@ -19,7 +19,7 @@ from reelay_core.media.outputs import Rendition, RenditionKind
 from reelay_core.media.probe import SourceInfo, parse_probe
 from reelay_core.media.progress import ProgressSample, eta_seconds, percent
 
-from reelay_worker.media.attempt import Attempt
+from reelay_worker.jobs.attempt import Attempt
 from reelay_worker.pipeline.ffmpeg_runner import check_outputs, run_ffmpeg, run_ffprobe
 from reelay_worker.pipeline.outputs import upload_tree
 

@@ -25,7 +25,7 @@ from reelay_core.storage import StorageError
 from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from reelay_worker.media.attempt import Attempt, Fenced
+from reelay_worker.jobs.attempt import Attempt, Fenced
 from reelay_worker.pipeline.errors import (
     FFmpegError,
     FFmpegKilled,
