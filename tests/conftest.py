@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from arq import ArqRedis, create_pool
+from arq import ArqRedis
 from reelay_core import jobs
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
@@ -81,7 +81,7 @@ async def storage(stack_settings: Settings) -> AsyncIterator[Storage]:
 @pytest.fixture(scope="session")
 async def arq_redis(stack_settings: Settings) -> AsyncIterator[ArqRedis]:
     """The job queue, to see whether a job has finished (arq keeps its result)."""
-    redis = await create_pool(jobs.redis_settings(str(stack_settings.redis_url)))
+    redis = await jobs.connect(str(stack_settings.redis_url))
     try:
         yield redis
     finally:

@@ -16,7 +16,8 @@ import httpx
 import psutil
 import pytest
 from arq import ArqRedis
-from arq.jobs import Job, JobResult, JobStatus
+from arq.jobs import JobResult, JobStatus
+from reelay_core import jobs
 
 from tests.support.client import Account
 
@@ -72,7 +73,7 @@ def exited(pid: int) -> bool:
 
 async def job_finished(redis: ArqRedis, job_id: str, *, within: float = JOB_DEADLINE) -> JobResult:
     """What the job ended with, once arq has its result: the worker is done with it."""
-    job = Job(job_id, redis)
+    job = jobs.handle(redis, job_id)
 
     async def finished() -> bool:
         return await job.status() == JobStatus.complete

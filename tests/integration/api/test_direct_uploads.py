@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from arq import create_pool
 from reelay_core import jobs
 from reelay_core.media.keys import item_prefix, source_key
 from reelay_core.settings import Settings
@@ -257,7 +256,7 @@ async def test_uploads_left_unfinished_are_aborted_by_the_periodic_task(
     fresh = await create_media(api, alice, size=100 * MIB)
     await put_parts(stale["upload"], bytes(16 * MIB), [1])
 
-    redis = await create_pool(jobs.redis_settings(str(stack_settings.redis_url)))
+    redis = await jobs.connect(str(stack_settings.redis_url))
     try:
         async with open_resources(stack_settings, redis) as resources:
             async with resources.engine.begin() as conn:

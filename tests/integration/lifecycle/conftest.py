@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from arq import ArqRedis, create_pool, func
+from arq import ArqRedis, func
 from arq.worker import Worker
 from reelay_core import events, jobs
 from reelay_core.db import models as m
@@ -30,9 +30,7 @@ from tests.support.media import MediaFactory
 @pytest.fixture
 async def res(stack_settings: Settings, clean_state: None) -> AsyncIterator[WorkerResources]:
     queue = f"test:lifecycle:{secrets.token_hex(4)}"
-    redis = await create_pool(
-        jobs.redis_settings(str(stack_settings.redis_url)), default_queue_name=queue
-    )
+    redis = await jobs.connect(str(stack_settings.redis_url), queue_name=queue)
     try:
         async with open_resources(stack_settings, redis) as opened:
             yield opened
@@ -52,6 +50,7 @@ async def run_jobs(res: WorkerResources) -> Worker:
         handle_signals=False,
         allow_abort_jobs=True,
         ctx={"res": res},
+        **jobs.SERIALIZATION,
     )
     await worker.main()
     return worker

@@ -15,7 +15,6 @@ from typing import Any
 
 import psutil
 import pytest
-from arq import create_pool
 from reelay_core import jobs
 from reelay_core.media.keys import hls_key, output_key, output_prefix
 from reelay_core.settings import Settings
@@ -207,7 +206,7 @@ def default_workers(apps: AppProcesses) -> Iterator[AppProcesses]:
 @pytest.fixture
 async def worker_resources(stack_settings: Settings) -> AsyncIterator[WorkerResources]:
     """What a worker's start-up builds, for calling its job functions in the test itself."""
-    redis = await create_pool(jobs.redis_settings(str(stack_settings.redis_url)))
+    redis = await jobs.connect(str(stack_settings.redis_url))
     try:
         async with open_resources(stack_settings, redis) as resources:
             yield resources

@@ -52,7 +52,7 @@ async def test_a_job_that_died_before_claiming_is_run_again(
     side_worker = Worker(
         functions=[func(die_before_claiming, name=jobs.TRANSCODE, max_tries=1)],
         redis_pool=res.redis, queue_name=SIDE_QUEUE, burst=True, poll_delay=0.1,
-        handle_signals=False,
+        handle_signals=False, **jobs.SERIALIZATION,
     )  # fmt: skip
     await side_worker.main()
     assert side_worker.jobs_failed == 1

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from arq import ArqRedis, create_pool
+from arq import ArqRedis
 from litestar import Litestar
 from reelay_core import jobs
 from reelay_core.db.session import make_engine, make_session_factory
@@ -34,7 +34,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(str(settings.database_url))
         stack.push_async_callback(engine.dispose)
         storage = await stack.enter_async_context(Storage(settings))
-        redis = await create_pool(jobs.redis_settings(str(settings.redis_url)))
+        redis = await jobs.connect(str(settings.redis_url))
         stack.push_async_callback(redis.aclose)
         hub = EventHub(str(settings.redis_url))
         await hub.start()

@@ -56,6 +56,7 @@ def make_worker_settings(settings: Settings) -> type:
             ),
         ],
         "redis_settings": jobs.redis_settings(str(settings.redis_url)),
+        **jobs.SERIALIZATION,
         "max_jobs": settings.worker_concurrency,
         "job_timeout": settings.job_timeout_seconds,
         "allow_abort_jobs": True,

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from arq import ArqRedis
-from arq.jobs import Job
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelay_core import events, jobs
@@ -102,7 +101,7 @@ def abort_job(db: AsyncSession, job_id: str | None, *, wait: float) -> None:
 
     async def run(clients: Clients) -> None:
         try:
-            await Job(job_id, clients.redis).abort(timeout=wait, poll_delay=0.05)
+            await jobs.handle(clients.redis, job_id).abort(timeout=wait, poll_delay=0.05)
         except TimeoutError:  # still stopping; its writes are fenced off already
             pass
 

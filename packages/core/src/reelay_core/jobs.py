@@ -1,14 +1,20 @@
-"""Job names, the arq connection, and idempotent enqueueing.
+"""Job names, the arq connection and job encoding, and idempotent enqueueing.
 
-The job id carries the attempt, so enqueueing twice is a no-op.
+The job id carries the attempt, so enqueueing twice is a no-op. Jobs and results are JSON, never
+pickle: whoever can write to Redis must not be able to run code in the worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
+from typing import Any, TypedDict
 
-from arq import ArqRedis
+from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
+from arq.constants import default_queue_name
+from arq.jobs import Deserializer, Job, Serializer
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -26,6 +32,57 @@ def redis_settings(url: str) -> RedisSettings:
     settings.retry_on_error = [RedisConnectionError, RedisTimeoutError, OSError]
     settings.retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=30)
     return settings
+
+
+class JobError(Exception):
+    """An exception a job ended with, read back from its JSON result as its type and text."""
+
+
+def encode(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, default=_encode_exception).encode()
+
+
+def decode(raw: bytes) -> dict[str, Any]:
+    """Anything that is not our JSON (a pickle, say) raises: arq then fails the job unrun."""
+    decoded: dict[str, Any] = json.loads(raw, object_hook=_decode_exception)
+    return decoded
+
+
+def _encode_exception(value: object) -> dict[str, str]:
+    # A failed job's result is the exception it raised (CancelledError when it was aborted).
+    if isinstance(value, BaseException):
+        return {"__exception__": type(value).__name__, "message": str(value)}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _decode_exception(obj: dict[str, Any]) -> object:
+    if obj.keys() != {"__exception__", "message"}:
+        return obj
+    # arq's Job.abort() recognises an aborted job by this exact type.
+    if obj["__exception__"] == "CancelledError":
+        return asyncio.CancelledError(obj["message"])
+    return JobError(f"{obj['__exception__']}: {obj['message']}")
+
+
+class Serialization(TypedDict):
+    job_serializer: Serializer
+    job_deserializer: Deserializer
+
+
+# For every arq pool and worker: one that pickled would run what the other sends.
+SERIALIZATION = Serialization(job_serializer=encode, job_deserializer=decode)
+
+
+async def connect(url: str, *, queue_name: str = default_queue_name) -> ArqRedis:
+    """An arq pool that encodes jobs as JSON."""
+    return await create_pool(redis_settings(url), default_queue_name=queue_name, **SERIALIZATION)
+
+
+def handle(redis: ArqRedis, job_id: str) -> Job:
+    """arq's handle on one job of the pool's queue, reading its result as the pool encodes it."""
+    return Job(
+        job_id, redis, _queue_name=redis.default_queue_name, _deserializer=redis.job_deserializer
+    )
 
 
 def transcode_job_id(media_id: uuid.UUID | str, attempt: int) -> str:
