@@ -37,6 +37,8 @@ def test_global_and_input_options():
     )
     assert args.index("-format_whitelist") < source
     assert "mov" in option(args, "-format_whitelist").split(",")
+    assert args.index("-codec_whitelist") < source
+    assert "h264" in option(args, "-codec_whitelist").split(",")
     assert "-t" not in args
 
 

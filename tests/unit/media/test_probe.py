@@ -146,6 +146,17 @@ def test_unknown_codec(probe, video):
     assert rejected(probe(streams=[video(codec_name=None)])).code == "unsupported_format"
 
 
+@pytest.mark.parametrize("codec", ["zmbv", "jpeg2000", "cinepak"])
+def test_video_codec_outside_the_allow_list(probe, video, codec):
+    refused = rejected(probe(streams=[video(codec_name=codec)]))
+    assert refused.code == "unsupported_format" and codec in refused.message
+
+
+def test_audio_codec_outside_the_allow_list(probe, video, audio):
+    refused = rejected(probe(streams=[video(), audio(codec_name="adpcm_ms")]))
+    assert refused.code == "unsupported_format" and "adpcm_ms" in refused.message
+
+
 def test_too_long(probe, video):
     data = probe(duration="14400.5", streams=[video(duration="14400.5")])
     error = rejected(data)

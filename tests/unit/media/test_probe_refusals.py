@@ -4,7 +4,12 @@
 """
 
 import pytest
-from reelay_core.media.probe import FORMAT_WHITELIST, explain_unreadable, ffprobe_args
+from reelay_core.media.probe import (
+    CODEC_WHITELIST,
+    FORMAT_WHITELIST,
+    explain_unreadable,
+    ffprobe_args,
+)
 
 NOT_ON_WHITELIST = f"[hls @ 0x1] Format not on whitelist '{FORMAT_WHITELIST}'"
 INVALID = "file:/tmp/x/source.mp4: Invalid data found when processing input"
@@ -69,3 +74,17 @@ def test_probe_opens_only_allowed_containers():
     assert args[args.index("-format_whitelist") + 1] == FORMAT_WHITELIST
     assert args.index("-format_whitelist") < args.index("-i")
     assert "-format_whitelist" not in ffprobe_args("ffprobe", "/tmp/poster.jpg", formats=None)
+
+
+def test_probe_opens_only_allowed_decoders():
+    args = ffprobe_args("/usr/bin/ffprobe", "/tmp/job/source.mp4")
+    assert args[args.index("-codec_whitelist") + 1] == CODEC_WHITELIST
+    assert args.index("-codec_whitelist") < args.index("-i")
+    assert {"h264", "mp3float", "libdav1d"} <= set(CODEC_WHITELIST.split(","))
+    assert not {"zmbv", "jpeg2000"} & set(CODEC_WHITELIST.split(","))
+
+
+def test_a_refused_decoder_is_named():
+    stderr = "[zmbv @ 0x1] Codec (zmbv) not on whitelist 'aac,...'"
+    refused = explain_unreadable(b"RIFF\x00\x00\x00\x00AVI LIST", stderr)
+    assert refused.code == "unsupported_format" and "(zmbv)" in refused.message

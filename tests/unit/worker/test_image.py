@@ -5,9 +5,11 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 from reelay_core.media.errors import MediaRejected
-from reelay_worker.pipeline.image import MAX_PIXELS, render
+from reelay_worker.pipeline.image import JPEG_MAX_PIXELS, decode, render
+
+MAX_PIXELS = 24_000_000  # REELAY_MAX_IMAGE_PIXELS by default
 
 
 def png_claiming(path: Path, width: int, height: int) -> Path:
@@ -25,10 +27,10 @@ def png_claiming(path: Path, width: int, height: int) -> Path:
 def test_oversized_image_is_refused_from_its_header(tmp_path):
     # 60 megapixels: between Pillow's own warning and error thresholds, where it only warns.
     bomb = png_claiming(tmp_path / "bomb.png", 10_000, 6_000)
-    assert MAX_PIXELS < 60_000_000 < 2 * Image.MAX_IMAGE_PIXELS
+    assert JPEG_MAX_PIXELS < 60_000_000 < 2 * Image.MAX_IMAGE_PIXELS
     (tmp_path / "out").mkdir()
     with pytest.raises(MediaRejected) as refused:
-        render(bomb, tmp_path / "out")
+        render(bomb, tmp_path / "out", max_pixels=MAX_PIXELS)
     assert refused.value.code == "resolution_too_large"
     assert "10000x6000" in refused.value.message
     assert list((tmp_path / "out").iterdir()) == []
@@ -40,7 +42,7 @@ def test_formats_outside_the_list_are_not_decoded(tmp_path, fmt):
     Image.new("RGB", (40, 30), "green").save(path, fmt)
     (tmp_path / "out").mkdir()
     with pytest.raises(MediaRejected) as refused:
-        render(path, tmp_path / "out")
+        render(path, tmp_path / "out", max_pixels=MAX_PIXELS)
     assert refused.value.code == "invalid_media"
     assert "JPEG, PNG, WebP or GIF" in refused.value.message
 
@@ -50,7 +52,7 @@ def test_not_an_image(tmp_path):
     path.write_text("just text")
     (tmp_path / "out").mkdir()
     with pytest.raises(MediaRejected) as refused:
-        render(path, tmp_path / "out")
+        render(path, tmp_path / "out", max_pixels=MAX_PIXELS)
     assert refused.value.code == "invalid_media"
 
 
@@ -61,7 +63,7 @@ def test_transparency_is_kept(tmp_path):
     image.save(path)
     out = tmp_path / "out"
     out.mkdir()
-    source, outputs = render(path, out)
+    source, outputs = render(path, out, max_pixels=MAX_PIXELS)
     assert source["format"] == "png" and (source["width"], source["height"]) == (400, 100)
     assert [o.name for o in outputs] == ["w320", "w400", "thumbnail"]
     with Image.open(outputs[0].path) as webp:
@@ -75,7 +77,7 @@ def test_animated_gif_gives_its_first_frame(tmp_path):
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
     out = tmp_path / "out"
     out.mkdir()
-    source, outputs = render(path, out)
+    source, outputs = render(path, out, max_pixels=MAX_PIXELS)
     assert source["format"] == "gif"
     with Image.open(outputs[0].path) as webp:
         assert getattr(webp, "n_frames", 1) == 1
@@ -88,10 +90,44 @@ def test_a_small_image_is_never_enlarged(tmp_path):
     Image.new("RGB", (200, 150), "green").save(path)
     out = tmp_path / "out"
     out.mkdir()
-    _, outputs = render(path, out)
+    _, outputs = render(path, out, max_pixels=MAX_PIXELS)
     sizes = {o.name: (o.width, o.height) for o in outputs}
     assert sizes == {"w200": (200, 150), "thumbnail": (150, 150)}
     for output in outputs:
         with Image.open(output.path) as webp:
             assert webp.size == (output.width, output.height)
             assert output.size == output.path.stat().st_size
+
+
+def test_a_whole_decoded_format_has_the_lower_limit(tmp_path):
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (300, 200), "green").save(path)
+    (tmp_path / "out").mkdir()
+    with pytest.raises(MediaRejected) as refused:
+        render(path, tmp_path / "out", max_pixels=50_000)
+    assert refused.value.code == "resolution_too_large"
+    assert "300x200" in refused.value.message
+
+
+def test_a_jpeg_is_decoded_scaled_down_but_reported_at_its_size(tmp_path):
+    # Above the limit of whole-decoded formats: a JPEG is decoded at a fraction of its size.
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (4400, 3000), "green").save(path, "JPEG")
+    out = tmp_path / "out"
+    out.mkdir()
+    image, _, size = decode(path, max_pixels=1_000_000)
+    assert size == (4400, 3000) and image.size == (2200, 1500)
+    source, outputs = render(path, out, max_pixels=1_000_000)
+    assert (source["width"], source["height"]) == (4400, 3000)
+    sizes = {o.name: (o.width, o.height) for o in outputs}
+    assert sizes["w2048"] == (2048, 1396)
+
+
+def test_a_turned_jpeg_is_decoded_wide_enough_once_upright(tmp_path):
+    path = tmp_path / "portrait.jpg"
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # stored landscape, shown turned 90 degrees clockwise
+    Image.new("RGB", (8400, 4400), "green").save(path, "JPEG", exif=exif)
+    image, _, size = decode(path, max_pixels=1_000_000)
+    assert size == (4400, 8400)
+    assert image.size == (2200, 4200)  # a quarter would be 1100 wide: less than 2048

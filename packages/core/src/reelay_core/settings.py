@@ -84,6 +84,29 @@ class Settings(BaseSettings):
     hls_segment_seconds: int = Field(6, description="HLS segment length.")
     max_duration_seconds: float = Field(4 * 3600, description="Longest accepted video.")
 
+    # Resource bounds (security): what one upload or one job may cost the API or a worker.
+    upload_idle_timeout_seconds: float = Field(
+        30.0, description="Answer 408 to an upload through the API that sends nothing this long."
+    )
+    max_uploads_per_user: int = Field(
+        4, description="Uploads through the API one user may have in flight (all processes)."
+    )
+    max_uploads_per_process: int = Field(
+        64, description="Uploads through the API one API process takes at once."
+    )
+    max_image_pixels: int = Field(
+        24_000_000, description="Largest PNG, WebP or GIF (decoded whole); JPEG may have 50 MP."
+    )
+    ffmpeg_memory_mb: int = Field(
+        4096, description="Address-space limit of each FFmpeg/ffprobe process (0: none)."
+    )
+    processing_min_seconds: float = Field(
+        120.0, description="Time budget of every transcode, however short the video."
+    )
+    processing_seconds_per_second: float = Field(
+        20.0, description="Transcode time budget per second of video, above the minimum."
+    )
+
     log_level: str = Field("INFO", description="Log level.")
     log_format: LogFormat = Field(
         "console", description="`console`: lines for people; `json`: one object per line."

@@ -35,6 +35,10 @@ class StorageError(Exception):
     """A storage call failed for a reason worth retrying (network, 5xx)."""
 
 
+class ObjectChanged(Exception):
+    """The object's ETag is no longer the one asked for: it was replaced."""
+
+
 class UploadNotFound(Exception):
     """Storage has no multipart upload with this id: assembled already, aborted or expired."""
 
@@ -46,6 +50,12 @@ class OpenUpload:
     key: str
     upload_id: str
     initiated: datetime
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    etag: str  # without the quotes
 
 
 @dataclass(frozen=True)
@@ -199,15 +209,20 @@ class Storage:
                 raise
 
     # -- objects -------------------------------------------------------------------------------
-    async def object_size(self, key: str) -> int | None:
-        """Size of the stored object, or None when there is none."""
+    async def head(self, key: str) -> StoredObject | None:
+        """Size and ETag of the stored object, or None when there is none."""
         try:
             answer = await self.internal.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
                 return None
             raise
-        return int(answer["ContentLength"])
+        return StoredObject(int(answer["ContentLength"]), answer["ETag"].strip('"'))
+
+    async def object_size(self, key: str) -> int | None:
+        """Size of the stored object, or None when there is none."""
+        stored = await self.head(key)
+        return stored.size if stored else None
 
     async def presign_get(self, key: str, *, expires: int, download_name: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
@@ -222,8 +237,19 @@ class Storage:
             str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
         )
 
-    async def download_file(self, key: str, path: Path) -> None:
-        await self.internal.download_file(self.bucket, self._key(key), str(path))
+    async def download_file(self, key: str, path: Path, *, if_match: str | None = None) -> None:
+        """Download to `path`; with `if_match`, raise ObjectChanged unless the object still has
+        that ETag (every ranged GET of the download carries If-Match, so a replacement halfway
+        through is caught too)."""
+        extra = {"IfMatch": f'"{if_match}"'} if if_match else None
+        try:
+            await self.internal.download_file(
+                self.bucket, self._key(key), str(path), ExtraArgs=extra
+            )
+        except ClientError as exc:
+            if if_match and error_code(exc) in {"412", "PreconditionFailed"}:
+                raise ObjectChanged(key) from exc
+            raise
 
     async def get_bytes(self, key: str) -> bytes:
         answer = await self.internal.get_object(Bucket=self.bucket, Key=self._key(key))

@@ -205,19 +205,21 @@ async def complete(
             if await storage.object_size(media.source_key) != media.size:
                 raise upload_expired() from None
             media.upload_id = None
-    stored = await storage.object_size(media.source_key)
+    stored = await storage.head(media.source_key)
     if stored is None:
         raise Problem(
             409,
             "No uploaded file was found: send the file to the upload URL first, then complete.",
             code="upload_missing",
         )
-    if stored != media.size:
+    if stored.size != media.size:
         raise Problem(
             422,
-            f"The uploaded file has {stored} bytes, but {media.size} were declared.",
+            f"The uploaded file has {stored.size} bytes, but {media.size} were declared.",
             code="size_mismatch",
         )
+    # The presigned URL stays valid until it expires: the worker fetches only this object.
+    media.source_etag = stored.etag
     await transitions.queue_attempt(db, media, attempt=1)
 
 

@@ -18,6 +18,10 @@ class FFmpegFailed(FFmpegError):
         super().__init__(f"FFmpeg exited with status {returncode}", stderr_tail)
 
 
+class FFmpegOutOfMemory(FFmpegFailed):
+    """FFmpeg failed on an allocation refused by its memory limit: the input needs more."""
+
+
 class FFmpegKilled(FFmpegError):
     """Ended by a signal we did not send (OOM killer, operator): worth a retry.
 

@@ -1,10 +1,12 @@
-"""The only place that spawns FFmpeg and ffprobe: own process group, low priority, a stall
-watchdog, and the process always killed and reaped, also on cancellation."""
+"""The only place that spawns FFmpeg and ffprobe: own process group, low priority, a memory
+limit, a stall watchdog, and the process always killed and reaped, also on cancellation."""
 
 import asyncio
 import ctypes
 import json
 import os
+import re
+import resource
 import signal
 import sys
 from collections import deque
@@ -20,12 +22,15 @@ from reelay_core.media.progress import ProgressParser, ProgressSample
 from reelay_worker.pipeline.errors import (
     FFmpegFailed,
     FFmpegKilled,
+    FFmpegOutOfMemory,
     FFmpegOutputMissing,
     FFmpegStalled,
 )
 
 STDERR_LINES = 50
 _FFMPEG_CAUGHT_SIGNAL = 255  # FFmpeg traps SIGTERM/SIGINT/SIGQUIT and exits with this
+# How FFmpeg, its libraries and x264 report a refused allocation.
+_OUT_OF_MEMORY = re.compile(r"Cannot allocate memory|[Oo]ut of memory|malloc of size \d+ failed")
 
 OnProgress = Callable[[ProgressSample], Awaitable[None]]
 
@@ -36,14 +41,17 @@ async def run_ffmpeg(
     on_progress: OnProgress | None,
     stall_timeout: float,
     nice: int = 10,
+    memory_limit: int | None = None,
 ) -> None:
     """Run FFmpeg with `-progress pipe:1` in `args`; return when it has succeeded.
 
     Stalled means no advance of out_time or frame for `stall_timeout` s (a hung FFmpeg
     may keep printing the same position). Raises FFmpegStalled, FFmpegFailed or FFmpegKilled.
     If the caller is cancelled or `on_progress` raises, FFmpeg's process group is killed first.
+    `memory_limit` caps FFmpeg's address space in bytes: past it, allocations fail and FFmpeg
+    exits with an error (FFmpegFailed) instead of the kernel's OOM killer picking a victim.
     """
-    proc = await _spawn(args, nice)
+    proc = await _spawn(args, nice, memory_limit)
     tail: deque[str] = deque(maxlen=STDERR_LINES)
     stderr_task = asyncio.create_task(_keep_tail(proc.stderr, tail))
     try:
@@ -73,6 +81,8 @@ async def run_ffmpeg(
         raise FFmpegKilled(-returncode, tail)
     if returncode == _FFMPEG_CAUGHT_SIGNAL:
         raise FFmpegKilled(None, tail)
+    if memory_limit and any(_OUT_OF_MEMORY.search(line) for line in tail):
+        raise FFmpegOutOfMemory(returncode, tail)
     raise FFmpegFailed(returncode, tail)
 
 
@@ -83,12 +93,14 @@ async def run_ffprobe(
     *,
     nice: int = 10,
     formats: str | None = FORMAT_WHITELIST,
+    memory_limit: int | None = None,
 ) -> dict[str, Any]:
     """ffprobe's JSON for a local file; MediaRejected if ffprobe cannot read it.
 
-    Only the containers in `formats` are opened (uploads); None lifts that, for our own outputs.
+    Only the containers in `formats` (and the decoders of CODEC_WHITELIST) are opened for
+    uploads; None lifts that, for our own outputs. `memory_limit` as for `run_ffmpeg`.
     """
-    proc = await _spawn(ffprobe_args(ffprobe, path, formats=formats), nice)
+    proc = await _spawn(ffprobe_args(ffprobe, path, formats=formats), nice, memory_limit)
     try:
         async with asyncio.timeout(timeout):
             stdout, stderr = await proc.communicate()
@@ -147,7 +159,9 @@ def subprocess_env() -> dict[str, str]:
     return {**os.environ, "GCONV_PATH": "/nonexistent"}
 
 
-async def _spawn(args: list[str], nice: int) -> asyncio.subprocess.Process:
+async def _spawn(
+    args: list[str], nice: int, memory_limit: int | None
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         *args,
         stdin=asyncio.subprocess.DEVNULL,
@@ -156,15 +170,19 @@ async def _spawn(args: list[str], nice: int) -> asyncio.subprocess.Process:
         # Own process group: killing it takes every thread and child along, and a Ctrl-C
         # on the worker's terminal reaches the worker, which then kills FFmpeg itself.
         start_new_session=True,
-        preexec_fn=_child_setup(nice, os.getpid()),
+        preexec_fn=_child_setup(nice, os.getpid(), memory_limit),
         env=subprocess_env(),
     )
 
 
-def _child_setup(nice: int, parent_pid: int) -> Callable[[], None]:
+def _child_setup(nice: int, parent_pid: int, memory_limit: int | None) -> Callable[[], None]:
     def setup() -> None:  # runs in the child between fork and exec
         if nice:
             os.nice(nice)  # transcodes must not starve the API or the database
+        if memory_limit:
+            # A crafted file can make a decoder allocate far beyond what its size suggests;
+            # bounded here, it fails alone rather than pushing the host into the OOM killer.
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
         if _prctl is not None:
             # If the worker dies without cleaning up, the kernel kills FFmpeg too, instead of
             # leaving it encoding an attempt the sweeper has already requeued.

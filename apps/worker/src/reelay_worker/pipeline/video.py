@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from reelay_core.db import models as m
@@ -14,23 +15,28 @@ from reelay_core.media.command import (
     poster_size,
     poster_time,
 )
+from reelay_core.media.errors import MediaRejected
 from reelay_core.media.ladder import Rung, choose_ladder
 from reelay_core.media.outputs import Rendition, RenditionKind
 from reelay_core.media.probe import SourceInfo, parse_probe
 from reelay_core.media.progress import ProgressSample, eta_seconds, percent
+from reelay_core.settings import Settings
 
 from reelay_worker.jobs.attempt import Attempt
+from reelay_worker.pipeline.errors import FFmpegOutOfMemory
 from reelay_worker.pipeline.ffmpeg_runner import check_outputs, run_ffmpeg, run_ffprobe
 from reelay_worker.pipeline.outputs import upload_tree
+from reelay_worker.pipeline.source import download_source
 
 
 async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list[Rendition]:
     res, settings = attempt.res, attempt.res.settings
     source = workdir / f"source{Path(media.source_key).suffix}"
-    await res.storage.download_file(media.source_key, source)
+    await download_source(res.storage, media, source)
 
     info = parse_probe(
-        await run_ffprobe(res.ffprobe, str(source)), max_duration=settings.max_duration_seconds
+        await run_ffprobe(res.ffprobe, str(source), memory_limit=memory_limit(settings)),
+        max_duration=settings.max_duration_seconds,
     )
     await attempt.save_source(info.as_dict())
     ladder = choose_ladder(info.width, info.height, tuple(settings.ladder_heights))
@@ -82,7 +88,42 @@ async def transcode(
         segment_seconds=settings.hls_segment_seconds,
         limit_seconds=info.duration + 1,
     )
-    await run_ffmpeg(args, on_progress=on_progress, stall_timeout=settings.stall_timeout)
+    budget = time_budget(info.duration, settings)
+    # A file can be made so that each second costs minutes (tiny 8K P-frames): past its budget
+    # the run is stopped for good, as another attempt would take as long.
+    deadline = asyncio.timeout(budget)
+    try:
+        async with deadline:
+            await run_ffmpeg(
+                args,
+                on_progress=on_progress,
+                stall_timeout=settings.stall_timeout,
+                memory_limit=memory_limit(settings),
+            )
+    except FFmpegOutOfMemory:
+        raise MediaRejected(
+            "too_much_memory",
+            f"Converting this video needs more than the {settings.ffmpeg_memory_mb} MiB of "
+            "memory a job may use.",
+        ) from None
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        raise MediaRejected(
+            "processing_timeout",
+            f"Converting this video took longer than its budget of {budget:.0f} s "
+            f"({settings.processing_seconds_per_second:g} s per second of video); "
+            "it is probably encoded in an unusually costly way.",
+        ) from None
+
+
+def time_budget(duration: float, settings: Settings) -> float:
+    """Seconds one transcode may take: proportional to the video's length, with a floor."""
+    return max(settings.processing_min_seconds, settings.processing_seconds_per_second * duration)
+
+
+def memory_limit(settings: Settings) -> int | None:
+    return settings.ffmpeg_memory_mb * 1024 * 1024 if settings.ffmpeg_memory_mb > 0 else None
 
 
 def output_files(out: Path, layout: OutputLayout, output_prefix: str) -> dict[Path, str]:

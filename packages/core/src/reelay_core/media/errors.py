@@ -8,6 +8,9 @@ RejectionCode = Literal[
     "no_video_stream",
     "too_long",
     "resolution_too_large",
+    "too_much_memory",  # needs more than REELAY_FFMPEG_MEMORY_MB
+    "processing_timeout",  # took longer than its time budget
+    "source_changed",  # the stored source is not the one `complete` checked
 ]
 
 

@@ -1,5 +1,6 @@
 """ffprobe arguments and the parsing of its JSON into a `SourceInfo`, with the upload limits."""
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -28,6 +29,66 @@ _REFERENCING_FORMATS = frozenset(
 )
 _SUPPORTED_WORDS = "MP4, MOV, MKV, WebM, AVI, MPEG-TS, MPEG, FLV or WMV"
 
+# Codecs of the tracks we decode, as ffprobe names them, with the FFmpeg decoders that may read
+# them. FFmpeg 6 still carries hundreds of decoders (zmbv, jpeg2000, ...), each an attack surface
+# for a crafted upload; only these are ever opened (`-codec_whitelist` matches decoder names).
+VIDEO_DECODERS: dict[str, tuple[str, ...]] = {
+    "h264": ("h264",),
+    "hevc": ("hevc",),
+    "av1": ("libdav1d", "libaom-av1", "av1"),
+    "vp8": ("vp8", "libvpx"),
+    "vp9": ("vp9", "libvpx-vp9"),
+    "mpeg4": ("mpeg4",),
+    "mpeg2video": ("mpeg2video", "mpegvideo"),
+    "mpeg1video": ("mpeg1video",),
+    "mjpeg": ("mjpeg",),
+    "prores": ("prores",),
+    "dvvideo": ("dvvideo",),
+    "h263": ("h263",),
+    "flv1": ("flv",),
+    "vp6f": ("vp6f",),
+    "msmpeg4v3": ("msmpeg4",),
+    "wmv1": ("wmv1",),
+    "wmv2": ("wmv2",),
+    "wmv3": ("wmv3",),
+    "vc1": ("vc1",),
+    "theora": ("theora",),
+}
+AUDIO_DECODERS: dict[str, tuple[str, ...]] = {
+    "aac": ("aac", "aac_fixed"),
+    "mp3": ("mp3float", "mp3"),
+    "mp2": ("mp2float", "mp2"),
+    "ac3": ("ac3", "ac3_fixed"),
+    "eac3": ("eac3",),
+    "opus": ("opus", "libopus"),
+    "vorbis": ("vorbis", "libvorbis"),
+    "flac": ("flac",),
+    "alac": ("alac",),
+    "dts": ("dca",),
+    "amr_nb": ("amrnb",),
+    "amr_wb": ("amrwb",),
+    "wmav1": ("wmav1",),
+    "wmav2": ("wmav2",),
+    "wmapro": ("wmapro",),
+    **{
+        pcm: (pcm,)
+        for pcm in "pcm_s16le pcm_s16be pcm_s24le pcm_s24be pcm_s32le pcm_s32be pcm_f32le"
+        " pcm_f32be pcm_u8 pcm_alaw pcm_mulaw".split()
+    },
+}
+# Never transcoded, but ffprobe opens a decoder for every track and refuses the file when one is
+# not allowed: subtitles and cover art that phones and rippers put beside the video.
+SIDE_DECODERS = ("mov_text", "subrip", "ass", "ssa", "webvtt", "text", "dvdsub", "pgssub", "png")
+CODEC_WHITELIST = ",".join(
+    sorted(
+        {
+            *(name for names in VIDEO_DECODERS.values() for name in names),
+            *(name for names in AUDIO_DECODERS.values() for name in names),
+            *SIDE_DECODERS,
+        }
+    )
+)
+
 MAX_PIXELS = 7680 * 4320  # 8K UHD
 MAX_SIDE = 8192
 
@@ -38,11 +99,13 @@ def ffprobe_args(ffprobe: str, path: str, *, formats: str | None = FORMAT_WHITEL
     `-format_whitelist` makes FFmpeg stop right after recognising a container outside the
     allow-list, before that demuxer reads anything: an HLS playlist or concat list is refused
     without any file it names being opened (`-protocol_whitelist file` alone still lets them
-    read local files). `explain_unreadable` then tells the uploader why from the first bytes.
+    read local files). `-codec_whitelist` does the same for decoders: ffprobe decodes a few
+    frames of every track, so a track in another codec fails the probe before any decoder of
+    it runs. `explain_unreadable` then tells the uploader why from the first bytes.
     """
     return [
         ffprobe, "-v", "error", "-protocol_whitelist", "file",
-        *(["-format_whitelist", formats] if formats else []),
+        *(["-format_whitelist", formats, "-codec_whitelist", CODEC_WHITELIST] if formats else []),
         "-print_format", "json", "-show_format", "-show_streams",
         "-i", local_url(path),
     ]  # fmt: skip
@@ -50,6 +113,8 @@ def ffprobe_args(ffprobe: str, path: str, *, formats: str | None = FORMAT_WHITEL
 
 # What ffprobe says when `-format_whitelist` refused the container it recognised.
 _NOT_ON_WHITELIST = "not on whitelist"
+# ... and when `-codec_whitelist` refused a track's decoder.
+_CODEC_REFUSED = re.compile(r"Codec \((\S+)\) not on whitelist")
 # First bytes of text formats that name other files or URLs.
 _REFERENCE_MAGIC = (b"#EXTM3U", b"#EXT-X-", b"ffconcat version", b"<MPD", b"v=0\n", b"v=0\r")
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
@@ -67,6 +132,8 @@ def explain_unreadable(head: bytes, stderr: str) -> MediaRejected:
         return MediaRejected("unsupported_format", _PLAYLIST_MESSAGE, detail=stderr or None)
     if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return MediaRejected("unsupported_format", _IMAGE_MESSAGE, detail=stderr or None)
+    if refused := _CODEC_REFUSED.search(stderr):
+        return unsupported_codec(refused.group(1), detail=stderr)
     if _NOT_ON_WHITELIST in stderr:
         return MediaRejected(
             "unsupported_format",
@@ -75,6 +142,15 @@ def explain_unreadable(head: bytes, stderr: str) -> MediaRejected:
         )
     return MediaRejected(
         "invalid_media", "The file could not be read as a video.", detail=stderr or None
+    )
+
+
+def unsupported_codec(codec: str, *, detail: str | None = None) -> MediaRejected:
+    return MediaRejected(
+        "unsupported_format",
+        f"The file uses a codec reelay does not decode ({codec}); common camera, phone and "
+        "web codecs (H.264, HEVC, VP9, AV1, AAC, MP3, Opus ...) are accepted.",
+        detail=detail,
     )
 
 
@@ -133,6 +209,8 @@ def parse_probe(
         raise MediaRejected("no_video_stream", "The file has no video track.")
     if not video.get("codec_name"):
         raise MediaRejected("unsupported_format", "The video track uses an unknown codec.")
+    if video["codec_name"] not in VIDEO_DECODERS:
+        raise unsupported_codec(video["codec_name"])
     coded_w, coded_h = _int(video.get("width")), _int(video.get("height"))
     if not coded_w or not coded_h or coded_w <= 0 or coded_h <= 0:
         raise MediaRejected("invalid_media", "The size of the video could not be read.")
@@ -157,8 +235,11 @@ def parse_probe(
                 f"The video is {width}x{height}; the largest accepted is 8K (7680x4320).",
             )
 
+    # The first audio track is the one transcoded (`-map 0:a:0`).
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     audio_codec = audio.get("codec_name") if audio else None
+    if audio_codec is not None and audio_codec not in AUDIO_DECODERS:
+        raise unsupported_codec(audio_codec)
     return SourceInfo(
         format_name=format_name,
         duration=duration,

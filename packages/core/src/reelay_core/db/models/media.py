@@ -83,6 +83,8 @@ class Media(Base):
     source_key: Mapped[str] = mapped_column(String(512))
     output_prefix: Mapped[str] = mapped_column(String(512))
     upload_id: Mapped[str | None] = mapped_column(String(255))
+    # The source's ETag when `complete` checked it: the worker fetches only that object.
+    source_etag: Mapped[str | None] = mapped_column(String(128))
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
