@@ -1,7 +1,8 @@
-"""docker-compose.yml, infra/Dockerfile and infra/seaweedfs/s3.json agree with the code they run.
+"""docker-compose.yml, .env.example and infra/Dockerfile agree with the code they run.
 
 No Docker needed: the files are parsed and every command, module, path, setting and credential
-they name is checked against the workspace.
+they name is checked against the workspace. Compose is read as an operator who followed
+.env.example runs it: with a generated value for each variable that file lists.
 """
 
 from __future__ import annotations
@@ -21,20 +22,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 from reelay_core.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = ROOT / "docker-compose.yml"
+from tests.support import compose as compose_file
+from tests.support.compose import ROOT
+
 DOCKERFILE = ROOT / "infra" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
-S3_IDENTITIES = ROOT / "infra" / "seaweedfs" / "s3.json"
 
 EXPECTED_SERVICES = {"postgres", "valkey", "seaweedfs", "migrate", "api", "worker"}
 APP_SERVICES = {"migrate", "api", "worker"}
 DEPENDS_CONDITIONS = {"service_healthy", "service_completed_successfully"}
 SHELLS = {"sh", "bash", "/bin/sh", "/bin/bash"}
-INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+OPERATOR_ENV = compose_file.operator_env()
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -42,10 +42,7 @@ INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<defau
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    assert COMPOSE_FILE.is_file(), f"{COMPOSE_FILE} is missing"
-    data = yaml.safe_load(COMPOSE_FILE.read_text())  # resolves the x-* anchors and `<<` merges
-    assert isinstance(data, dict) and isinstance(data.get("services"), dict)
-    return data
+    return compose_file.load()
 
 
 @pytest.fixture(scope="module")
@@ -59,25 +56,12 @@ def dockerfile() -> list[tuple[str, list[str]]]:
     return parse_dockerfile(DOCKERFILE.read_text())
 
 
-def interpolate(value: str) -> str:
-    """Compose's `${NAME:-default}` with nothing set: the default (a bare `${NAME}` is an error)."""
-
-    def default(match: re.Match[str]) -> str:
-        assert match["default"] is not None, f"{match[0]} has no default in docker-compose.yml"
-        return match["default"]
-
-    return INTERPOLATION.sub(default, value.replace("$$", "\0")).replace("\0", "$")
-
-
 def environment(service: dict[str, Any]) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
-    return {str(k): interpolate(str(v)) for k, v in env.items()}
+    return compose_file.environment(service, OPERATOR_ENV)
 
 
 def command_argv(command: str | list[str]) -> list[str]:
-    return shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+    return compose_file.command_argv(command, OPERATOR_ENV)
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -371,28 +355,77 @@ def test_service_urls_point_at_the_compose_services(services: dict[str, dict[str
     )
 
 
-def test_s3_credentials_match_the_seaweedfs_identities(services: dict[str, dict[str, Any]]) -> None:
-    weed = command_argv(services["seaweedfs"]["command"])
-    config = next(a.split("=", 1)[1] for a in weed if a.startswith("-s3.config="))
-    mounts = {
-        v.split(":")[1]: v.split(":")[0]
-        for v in services["seaweedfs"].get("volumes", [])
-        if isinstance(v, str) and v.startswith(".")
-    }
-    assert config in mounts, f"-s3.config={config} is not mounted into seaweedfs"
-    assert (ROOT / mounts[config]).resolve() == S3_IDENTITIES
-    identities = json.loads(S3_IDENTITIES.read_text())["identities"]
-    pairs = {
-        (c["accessKey"], c["secretKey"])
-        for identity in identities
-        if "Admin" in identity.get("actions", [])
-        or {"Read", "Write"} <= set(identity.get("actions", []))
-        for c in identity.get("credentials", [])
-    }
+def single_reference(raw: str) -> str:
+    """The variable a compose value consists of (`${NAME:?message}`), or fail."""
+    found = compose_file.references(raw)
+    assert len(found) == 1 and found[0].span() == (0, len(raw)), f"{raw!r} is not one variable"
+    return found[0]["name"]
+
+
+def raw_environment(service: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (service.get("environment") or {}).items()}
+
+
+def test_s3_credentials_are_the_seaweedfs_identity(services: dict[str, dict[str, Any]]) -> None:
+    weed = services["seaweedfs"]
+    argv = command_argv(weed["command"])
+    assert not any(a.startswith("-s3.config") for a in argv), (
+        "SeaweedFS takes its identity from AWS_* variables; an identity file would be a second "
+        "source of keys, committed or not"
+    )
+    weed_raw = raw_environment(weed)
     for name in APP_SERVICES:
-        env = environment(services[name])
-        pair = (env["REELAY_S3_ACCESS_KEY"], env["REELAY_S3_SECRET_KEY"])
-        assert pair in pairs, f"{name}'s S3 keys are not a read/write identity in {S3_IDENTITIES}"
+        app_raw = raw_environment(services[name])
+        for app_key, weed_key in [
+            ("REELAY_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+            ("REELAY_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+        ]:
+            assert single_reference(app_raw[app_key]) == single_reference(weed_raw[weed_key]), (
+                f"{name}'s {app_key} and seaweedfs's {weed_key} come from different variables"
+            )
+            assert environment(services[name])[app_key] == environment(weed)[weed_key]
+
+
+def test_valkey_requires_the_password_the_apps_use(services: dict[str, dict[str, Any]]) -> None:
+    valkey = services["valkey"]
+    raw_argv = [str(a) for a in valkey["command"]]
+    assert raw_argv[0] == "valkey-server" and "--requirepass" in raw_argv, (
+        "valkey-server must run directly (the image drops root only for it) with --requirepass"
+    )
+    variable = single_reference(raw_argv[raw_argv.index("--requirepass") + 1])
+    password = OPERATOR_ENV[variable]
+    # valkey-cli reads REDISCLI_AUTH, so the healthcheck's `valkey-cli ping` authenticates.
+    assert single_reference(raw_environment(valkey)["REDISCLI_AUTH"]) == variable
+    assert "valkey-cli" in " ".join(valkey["healthcheck"]["test"])
+    for name in APP_SERVICES:
+        url = urlsplit(environment(services[name])["REELAY_REDIS_URL"])
+        assert url.password == password, f"{name}'s REELAY_REDIS_URL lacks Valkey's password"
+
+
+def test_published_ports_are_on_loopback_only(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        for port in service.get("ports") or []:
+            assert str(port).startswith("127.0.0.1:"), (
+                f"{name} publishes {port} on every interface; bind it to 127.0.0.1 and put a "
+                "proxy in front"
+            )
+    for name in ("postgres", "valkey"):
+        assert not services[name].get("ports"), f"{name} must not be published"
+
+
+def test_env_example_lists_what_compose_requires() -> None:
+    text = compose_file.COMPOSE_FILE.read_text()
+    required = {m["name"] for m in compose_file.references(text) if m["op"] == ":?"}
+    assert required == set(compose_file.example_variables()), (
+        "the variables compose refuses to start without are the ones .env.example assigns"
+    )
+    listed = re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", compose_file.ENV_EXAMPLE.read_text(), re.M)
+    optional = {m["name"] for m in compose_file.references(text) if m["op"] == ":-"}
+    assert optional <= set(listed), "list every optional variable in .env.example too"
+    unknown = [
+        n for n in listed if n.startswith("REELAY_") and n[7:].lower() not in Settings.model_fields
+    ]
+    assert not unknown, f".env.example names variables Settings does not read: {unknown}"
 
 
 # -- Dockerfile -----------------------------------------------------------------------------------
