@@ -70,7 +70,7 @@ def test_nothing_points_at_documents_outside_the_repository() -> None:
 def served_routes() -> set[tuple[str, str]]:
     """(METHOD, path) of every operation in the OpenAPI document; building the app starts no
     servers (its clients are opened by the lifespan, which does not run here)."""
-    app = create_app(Settings(_env_file=None, jwt_secret="docs-test-secret"))
+    app = create_app(Settings(_env_file=None, jwt_secret="docs-test-secret-" + "x" * 32))
     paths = app.openapi_schema.to_schema()["paths"]
     return {
         (method.upper(), path)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1024**3
@@ -14,11 +14,33 @@ MIB = 1024**2
 
 LogFormat = Literal["console", "json"]
 
+MIN_JWT_SECRET_BYTES = 32
+# JWT secrets this repository has published (the compose file's old default): anyone who has
+# read it could sign a token for any user.
+PUBLISHED_JWT_SECRETS = frozenset({"dev-only-jwt-secret-change-me-0123456789abcdef"})
+
+
+def check_jwt_secret(secret: str) -> str:
+    """The secret if it is fit to sign tokens, else a ValueError saying how to make one."""
+    make_one = "generate one with `openssl rand -hex 32`"
+    if secret in PUBLISHED_JWT_SECRETS:
+        raise ValueError(f"REELAY_JWT_SECRET is an example published with reelay; {make_one}")
+    size = len(secret.encode())
+    if size < MIN_JWT_SECRET_BYTES:
+        raise ValueError(
+            f"REELAY_JWT_SECRET is {size} bytes, fewer than {MIN_JWT_SECRET_BYTES}; {make_one}"
+        )
+    return secret
+
+
 
 class Settings(BaseSettings):
     """Flat on purpose: each field is one `REELAY_<NAME>` variable, so the README table maps 1:1."""
 
-    model_config = SettingsConfigDict(env_prefix="REELAY_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value may still be someone's secret; keep it out of logs.
+    model_config = SettingsConfigDict(
+        env_prefix="REELAY_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     # Where `reelay up` keeps embedded servers' data and generated secrets.
     data_dir: Path = Field(Path(".reelay"), description="Data directory of the embedded stack.")
@@ -50,7 +72,9 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Base URL clients use for the API. Default http://API_HOST:API_PORT."
     )
-    jwt_secret: str | None = Field(None, description="JWT signing secret. Embedded: generated.")
+    jwt_secret: str | None = Field(
+        None, description="JWT signing secret, at least 32 bytes. Embedded: generated."
+    )
     token_ttl_seconds: int = Field(3600, description="Access token lifetime.")
     auth_rate_limit_per_minute: int = Field(20, description="Requests per minute on /auth/*.")
 
@@ -114,6 +138,11 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         True, description="One log line per HTTP request (`reelay up`: only with --access-log)."
     )
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret_is_private(cls, secret: str | None) -> str | None:
+        return secret if secret is None else check_jwt_secret(secret)
 
     @property
     def api_base_url(self) -> str:

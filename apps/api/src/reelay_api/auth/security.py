@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTCookieAuth, Token
-from reelay_core.settings import Settings
+from reelay_core.settings import Settings, check_jwt_secret
 
 SESSION_COOKIE = "reelay_session"
 PUBLIC_PATHS = [
@@ -41,7 +41,10 @@ async def user_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -
 
 
 def make_jwt_auth(settings: Settings) -> JWTCookieAuth[AuthUser, Token]:
-    assert settings.jwt_secret, "REELAY_JWT_SECRET must be set"
+    if not settings.jwt_secret:
+        raise ValueError("REELAY_JWT_SECRET is not set; generate one with `openssl rand -hex 32`")
+    # Settings refuse a weak secret when they are read; a model_copy of them is not re-validated.
+    check_jwt_secret(settings.jwt_secret)
     return JWTCookieAuth[AuthUser, Token](
         retrieve_user_handler=user_from_token,
         token_secret=settings.jwt_secret,
