@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from reelay_core.settings import Settings, get_settings
 
+from reelay_api.api_docs import openapi_config
 from reelay_api.auth.endpoints import auth_router
 from reelay_api.auth.security import SessionTokens, make_jwt_auth
 from reelay_api.deps import DEPENDENCIES
@@ -18,6 +17,7 @@ from reelay_api.problems import EXCEPTION_HANDLERS, PROBLEM_DETAILS
 from reelay_api.request_ids import RequestIds
 from reelay_api.resources import lifespan
 from reelay_api.web import web_routes
+from reelay_api.web_security import CrossSiteRequests, SecurityHeaders
 
 MEDIA_CONTROLLERS = [VideoController, ImageController]
 
@@ -43,18 +43,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[PROBLEM_DETAILS],
+        middleware=[CrossSiteRequests(settings)],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
         # Logging is the process's, set up by `python -m reelay_api` (Litestar's would replace it).
         logging_config=None,
         state=State({"settings": settings, "tokens": SessionTokens(jwt_auth)}),
-        openapi_config=OpenAPIConfig(
-            title="reelay",
-            version="0.1.0",
-            description="Upload media to object storage, transcode it, follow progress live.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-        ),
+        openapi_config=openapi_config(),
     )
-    app.asgi_handler = RequestIds(app.asgi_handler)
+    app.asgi_handler = RequestIds(SecurityHeaders(app.asgi_handler))
     return app

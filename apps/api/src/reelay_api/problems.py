@@ -142,10 +142,11 @@ class ProblemDetails(BaseModel):
 PROBLEM_DESCRIPTIONS = {
     400: "The body is not valid JSON or not a well-formed form.",
     401: "No valid bearer token or session cookie.",
+    403: "Refused where it came from (a foreign Origin, a host that may not read this).",
     404: "No such item, or it belongs to another user.",
     409: "The item is not in a state that allows this.",
     413: "The file is larger than the configured limit.",
-    415: "The file's extension or content type is not accepted.",
+    415: "The body's content type, or the file's extension or type, is not accepted.",
     422: "The request is well-formed but its values are not acceptable.",
     429: "Too many requests; wait and try again.",
 }

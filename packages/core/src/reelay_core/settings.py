@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(3600, description="Access token lifetime.")
     auth_rate_limit_per_minute: int = Field(20, description="Requests per minute on /auth/*.")
 
+    # Browser and service endpoints (security): who may send the session cookie, read /metrics.
+    allowed_origins: str = Field(
+        "",
+        description="Comma-separated origins besides the API's own whose pages may send "
+        "cookie-authenticated changes (`https://app.example`). Empty: none.",
+    )
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token /metrics asks for. Unset: /metrics answers loopback peers only.",
+    )
+
     # Uploads
     max_upload_bytes: int = Field(5 * GIB, description="Largest accepted upload.")
     multipart_threshold_bytes: int = Field(

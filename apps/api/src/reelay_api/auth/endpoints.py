@@ -47,13 +47,14 @@ class AuthController(Controller):
         ttl = settings.token_ttl_seconds
         token = tokens.issue(user.id, user.email, ttl)
         # HttpOnly: page scripts cannot read it; EventSource sends it along by itself.
+        # Strict: no page of another site makes the browser send it.
         cookie = Cookie(
             key=tokens.cookie_key,
             value=token,
             path="/",
             httponly=True,
             max_age=ttl,
-            samesite="lax",
+            samesite="strict",
             secure=settings.api_base_url.startswith("https://"),
         )
         return Response(TokenOut(access_token=token, expires_in=ttl), cookies=[cookie])

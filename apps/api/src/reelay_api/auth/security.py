@@ -51,7 +51,7 @@ def make_jwt_auth(settings: Settings) -> JWTCookieAuth[AuthUser, Token]:
         key=SESSION_COOKIE,
         default_token_expiration=timedelta(seconds=settings.token_ttl_seconds),
         exclude=PUBLIC_PATHS,
-        samesite="lax",
+        samesite="strict",
     )
 
 

@@ -8,13 +8,14 @@ limit is enforced on the bytes actually received.
 
 from __future__ import annotations
 
+import email.message
 import io
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
@@ -38,7 +39,7 @@ MAX_FILENAME = 255  # the column's width, as POST /videos checks it
 
 @dataclass(frozen=True)
 class PartStart:
-    headers: dict[str, str]
+    headers: dict[str, bytes]  # raw: a filename is UTF-8 bytes, which no header codec knows
 
 
 class PartEnd:
@@ -53,7 +54,7 @@ class FormEvents:
 
     def __init__(self, boundary: bytes) -> None:
         self._events: list[FormEvent] = []
-        self._headers: dict[str, str] = {}
+        self._headers: dict[str, bytes] = {}
         self._name = bytearray()
         self._value = bytearray()
         self.parser = MultipartParser(
@@ -70,7 +71,7 @@ class FormEvents:
         )
 
     def _header_end(self) -> None:
-        self._headers[self._name.decode("latin-1").lower()] = self._value.decode("utf-8", "replace")
+        self._headers[self._name.decode("latin-1").lower()] = bytes(self._value)
         self._name.clear()
         self._value.clear()
 
@@ -203,13 +204,43 @@ def form_boundary(content_type: str | None) -> bytes:
     return params[b"boundary"]
 
 
-def describe_part(headers: dict[str, str]) -> tuple[str, str | None, str]:
+def describe_part(headers: dict[str, bytes]) -> tuple[str, str | None, str]:
     """A part's field name, filename (None for plain fields) and declared content type."""
-    _, disposition = parse_options_header(headers.get("content-disposition", ""))
-    name = disposition.get(b"name", b"").decode("utf-8", "replace")
-    filename = disposition.get(b"filename")
-    declared = parse_options_header(headers.get("content-type", ""))[0].decode("latin-1")
-    return name, filename.decode("utf-8", "replace") if filename is not None else None, declared
+    disposition = disposition_params(headers.get("content-disposition", b""))
+    declared = parse_options_header(headers.get("content-type", b""))[0].decode("latin-1")
+    return disposition.get("name", ""), disposition.get("filename"), declared
+
+
+def disposition_params(header: bytes) -> dict[str, str]:
+    """Content-Disposition's parameters as text.
+
+    Browsers send a filename as raw UTF-8 between quotes (RFC 7578); some clients send
+    RFC 5987's `filename*=UTF-8''...` instead or as well, which then wins (RFC 6266).
+    """
+    message = email.message.Message()
+    # latin-1 maps each byte to one character, so the raw bytes come back out unchanged.
+    message["content-disposition"] = header.decode("latin-1")
+    # typeshed says str values; RFC 2231/5987 ones come as (charset, language, text).
+    params = cast(
+        "Sequence[tuple[str, str | tuple[str, str, str]]]",
+        message.get_params([], header="content-disposition")[1:],
+    )
+    plain: dict[str, str] = {}
+    extended: dict[str, str] = {}
+    try:
+        for key, value in params:
+            if isinstance(value, tuple):
+                charset, _, text = value
+                extended[key] = text.encode("latin-1").decode(charset or "utf-8")
+            else:
+                plain[key] = value.encode("latin-1").decode("utf-8")
+    except (UnicodeError, LookupError):
+        raise Problem(
+            400,
+            "A form part's name or filename cannot be decoded; send it as UTF-8.",
+            code="bad_form",
+        ) from None
+    return plain | extended
 
 
 async def start_file(
