@@ -45,7 +45,7 @@ async def test_register_log_in_and_me(api: httpx.AsyncClient, stack_settings: Se
     assert claims["exp"] - claims["iat"] == stack_settings.token_ttl_seconds
 
     cookie = token.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
 
     me = await api.get("/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200 and me.json() == created.json()
