@@ -101,7 +101,7 @@ class MediaController(Controller):
         "to storage as it arrives; the size limit is enforced while streaming.",
         request_max_body_size=None,
         operation_class=FormUploadOperation,
-        responses=problem_docs(400, 401, 413, 415, 422),
+        responses=problem_docs(400, 401, 413, 415, 422, 429),
     )
     async def upload(
         self,
@@ -116,9 +116,11 @@ class MediaController(Controller):
             request.headers.get("content-type"),
             request.content_length,
             storage=resources.storage,
+            redis=resources.redis,
             settings=resources.settings,
             kind=self.kind,
             media_id=media_id,
+            owner_id=user.id,
         )
         media = uploads.new_media(
             owner_id=user.id,

@@ -3,15 +3,21 @@
 The form is never held whole. python-multipart parses each chunk as it arrives and the file's
 bytes are cut into parts that are stored one at a time; the next chunk is read only once the
 current part is stored, so memory stays near one part whatever the file's size, and the size
-limit is enforced on the bytes actually received.
+limit is enforced on the bytes actually received. A part's buffer grows with the bytes that
+arrive, so a client that sends little and stalls costs little, and a body that stays silent
+past REELAY_UPLOAD_IDLE_TIMEOUT_SECONDS is answered 408. How many such uploads run at once is
+capped per user (across API processes, in Redis) and per process.
 """
 
 from __future__ import annotations
 
 import email.message
+import asyncio
 import io
 import logging
 import re
+import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +26,7 @@ from typing import Any, cast
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartState, parse_options_header
+from redis.asyncio import Redis
 from reelay_core.db.models import MediaKind
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
@@ -35,6 +42,8 @@ FILE_FIELD = "file"
 FORM_OVERHEAD = 1024 * 1024
 UNDECLARED_TYPES = {"", "application/octet-stream"}
 MAX_FILENAME = 255  # the column's width, as POST /videos checks it
+# Seconds to suggest before another try when a cap on concurrent uploads is reached.
+RETRY_AFTER_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -125,8 +134,9 @@ class PartBody(io.RawIOBase):
 class SourceUpload:
     """The file's bytes cut into parts of `part_size` and stored as one S3 multipart upload.
 
-    One buffer of one part's size is filled and sent again and again: the upload holds no more
-    than that, whatever the file's size (pages of it a small file never reaches stay unused).
+    One buffer is filled up to a part's size and sent again and again: the upload holds no more
+    than that, whatever the file's size. It grows only as bytes arrive, so a client that stalls
+    after a few kilobytes holds a few kilobytes.
     """
 
     def __init__(
@@ -141,8 +151,7 @@ class SourceUpload:
             settings.max_upload_bytes, settings.multipart_part_bytes
         )
         self.upload_id: str | None = None
-        self.buffer: bytearray | None = None
-        self.filled = 0
+        self.buffer = bytearray()
         self.parts: list[tuple[int, str]] = []
         self.size = 0
 
@@ -155,30 +164,27 @@ class SourceUpload:
         self.size += len(data)
         if self.size > self.settings.max_upload_bytes:
             raise uploads.too_large(None, self.settings)
-        if self.buffer is None:
-            self.buffer = bytearray(self.part_size)
         rest = memoryview(data)
         while rest:
-            taken = rest[: self.part_size - self.filled]
-            self.buffer[self.filled : self.filled + len(taken)] = taken
-            self.filled += len(taken)
+            taken = rest[: self.part_size - len(self.buffer)]
+            self.buffer += taken
             rest = rest[len(taken) :]
-            if self.filled == self.part_size:
+            if len(self.buffer) == self.part_size:
                 await self._store_part()
 
     async def _store_part(self) -> None:
-        assert self.upload_id and self.buffer is not None
+        assert self.upload_id
         number = len(self.parts) + 1
-        with memoryview(self.buffer)[: self.filled] as view:
+        with memoryview(self.buffer) as view:
             etag = await self.storage.upload_part(self.key, self.upload_id, number, PartBody(view))
         self.parts.append((number, etag))
-        self.filled = 0
+        self.buffer.clear()
 
     async def finish(self) -> None:
         assert self.upload_id
         if self.size == 0:
             raise Problem(422, "The file is empty.", code="empty_file")
-        if self.filled:
+        if self.buffer:
             await self._store_part()
         await self.storage.complete_multipart(self.key, self.upload_id, self.parts)
 
@@ -189,6 +195,103 @@ class SourceUpload:
             await self.storage.abort_multipart(self.key, self.upload_id)
         except Exception:  # the original error matters more; the stale-upload sweep retries
             log.exception("could not abort the multipart upload of %s", self.key)
+
+
+class UploadSlots:
+    """Who may start an upload through the API now: at most `per_process` in this process and
+    `per_user` of one user in all processes.
+
+    A user's uploads are members of a sorted set in Redis scored by when their lease ends; an
+    upload renews its lease while bytes arrive, so the slots of an API process that died free
+    themselves once their leases run out.
+    """
+
+    # Uploads in flight in this process (a process is the unit of this cap).
+    in_process = 0
+
+    def __init__(self, redis: Redis, settings: Settings, owner_id: uuid.UUID) -> None:
+        self.redis = redis
+        self.key = f"reelay:uploads:{owner_id}"
+        self.member = secrets.token_hex(8)
+        self.per_user = settings.max_uploads_per_user
+        self.per_process = settings.max_uploads_per_process
+        # Bytes arrive at least every idle timeout; storing a part can take a while longer.
+        self.lease = max(60.0, 4 * settings.upload_idle_timeout_seconds)
+        self.renewed = 0.0
+
+    async def __aenter__(self) -> UploadSlots:
+        if UploadSlots.in_process >= self.per_process:
+            raise Problem(
+                503,
+                "This server is receiving as many uploads as it takes; try again shortly.",
+                code="server_busy",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        UploadSlots.in_process += 1
+        try:
+            await self._take_user_slot()
+        except BaseException:
+            UploadSlots.in_process -= 1
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        UploadSlots.in_process -= 1
+        try:
+            await self.redis.zrem(self.key, self.member)
+        except Exception:  # Redis is away: the lease frees the slot
+            log.warning("could not free upload slot %s of %s", self.member, self.key)
+
+    async def _take_user_slot(self) -> None:
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(self.key, "-inf", now)
+            pipe.zadd(self.key, {self.member: now + self.lease})
+            pipe.zcard(self.key)
+            pipe.expire(self.key, int(self.lease) + 1)
+            _, _, taken, _ = await pipe.execute()
+        self.renewed = now
+        if taken > self.per_user:
+            await self.redis.zrem(self.key, self.member)
+            raise Problem(
+                429,
+                f"You already have {self.per_user} uploads through the API in progress; wait for "
+                "one to finish, or upload directly to storage (POST without /upload).",
+                code="too_many_uploads",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+
+    async def renew(self) -> None:
+        """Extend this upload's lease, at most every third of it."""
+        now = time.time()
+        if now - self.renewed < self.lease / 3:
+            return
+        self.renewed = now
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(self.key, {self.member: now + self.lease}, xx=True)
+            pipe.expire(self.key, int(self.lease) + 1)
+            await pipe.execute()
+
+
+async def paced(
+    chunks: AsyncIterator[bytes], idle_timeout: float, slots: UploadSlots
+) -> AsyncIterator[bytes]:
+    """`chunks`, refused with 408 once the client sends nothing for `idle_timeout` seconds."""
+    iterator = aiter(chunks)
+    while True:
+        try:
+            async with asyncio.timeout(idle_timeout):
+                chunk = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise Problem(
+                408,
+                f"The upload sent nothing for {idle_timeout:g} seconds and was abandoned.",
+                code="upload_idle",
+            ) from None
+        await slots.renew()
+        yield chunk
 
 
 def form_boundary(content_type: str | None) -> bytes:
@@ -282,9 +385,11 @@ async def receive_file(
     content_length: int | None,
     *,
     storage: Storage,
+    redis: Redis,
     settings: Settings,
     kind: MediaKind,
     media_id: uuid.UUID,
+    owner_id: uuid.UUID,
 ) -> SourceUpload:
     """Store the form's `file` field as the source of `media_id`; other fields are ignored.
 
@@ -294,6 +399,29 @@ async def receive_file(
     most = settings.max_upload_bytes + FORM_OVERHEAD
     if content_length is not None and content_length > most:
         raise uploads.too_large(None, settings)  # announced: refuse before storing anything
+    async with UploadSlots(redis, settings, owner_id) as slots:
+        return await store_form(
+            form,
+            paced(chunks, settings.upload_idle_timeout_seconds, slots),
+            most,
+            storage=storage,
+            settings=settings,
+            kind=kind,
+            media_id=media_id,
+        )
+
+
+async def store_form(
+    form: FormEvents,
+    chunks: AsyncIterator[bytes],
+    most: int,
+    *,
+    storage: Storage,
+    settings: Settings,
+    kind: MediaKind,
+    media_id: uuid.UUID,
+) -> SourceUpload:
+    """Feed the body to the parser and the file's bytes to storage, up to `most` bytes."""
     upload: SourceUpload | None = None
     in_file = False
     received = 0
