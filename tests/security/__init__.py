@@ -1,0 +1,1 @@
+"""Attacks against the real stack, each asserted to fail (docs/security.md lists them)."""
