@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from reelay_stack.ports import Ports, free_port
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.support.data_dirs import reachable_data_dir
 from tests.support.docker_stack import docker_requested, docker_settings
 from tests.support.media import MediaFactory
 from tests.support.processes import AppProcesses
@@ -37,26 +39,25 @@ TEST_OVERRIDES = {
 
 
 @pytest.fixture(scope="session")
-def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    data_dir = tmp_path_factory.mktemp("reelay-data")
-    base = Settings(
-        data_dir=data_dir,
-        api_port=free_port(),
-        s3_key_prefix=f"test-run-{secrets.token_hex(4)}/",
-        **TEST_OVERRIDES,
-    )
-    if docker_requested():
-        with docker_settings(base) as settings:
-            yield settings
-        return
-    services = EmbeddedServices(
-        base, Ports(redis=free_port(), s3=free_port(), seaweed=free_port()), persist=False
-    )
-    try:
-        settings = services.start()
-        yield settings
-    finally:
-        services.stop()
+def stack_settings() -> Iterator[Settings]:
+    with reachable_data_dir() as data_dir:
+        base = Settings(
+            data_dir=data_dir,
+            api_port=free_port(),
+            s3_key_prefix=f"test-run-{secrets.token_hex(4)}/",
+            **TEST_OVERRIDES,
+        )
+        if docker_requested():
+            with docker_settings(base) as settings:
+                yield settings
+            return
+        services = EmbeddedServices(
+            base, Ports(redis=free_port(), s3=free_port(), seaweed=free_port()), persist=False
+        )
+        try:
+            yield services.start()
+        finally:
+            services.stop()
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +71,13 @@ def apps(
         yield processes
     finally:
         processes.stop()
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A fresh data directory for a `reelay up` or embedded stack of the test's own."""
+    with reachable_data_dir() as path:
+        yield path
 
 
 @pytest.fixture(scope="session")

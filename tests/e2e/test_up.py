@@ -96,8 +96,7 @@ def test_missing_ffmpeg_is_one_clear_line(tmp_path: Path) -> None:
     assert "ffmpeg" in error_line(result) and "REELAY_FFMPEG" in error_line(result)
 
 
-def test_failure_midway_stops_what_already_started(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def test_failure_midway_stops_what_already_started(data_dir: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -168,8 +167,7 @@ def running_up(command: list[str], base_url: str, stop_with: int) -> Iterator[li
     output.append(stop_up(proc, stop_with))
 
 
-def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(data_dir: Path) -> None:
     api_port = free_port()
     command = up_command(data_dir, api_port)  # the same ports every time, as a user would
     base_url = f"http://127.0.0.1:{api_port}"

@@ -7,6 +7,7 @@ Postgres and storage), so restarting it cannot disturb other tests' arq pools.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,9 @@ OUTAGE_SECONDS = 1.5
 def own_redis_stack(
     stack_settings: Settings, clean_state: None, tmp_path: Path
 ) -> Iterator[tuple[EmbeddedValkey, AppProcesses]]:
-    valkey = EmbeddedValkey(tmp_path / "valkey", free_port(), persist=True)
+    valkey = EmbeddedValkey(
+        tmp_path / "valkey", free_port(), password=secrets.token_urlsafe(), persist=True
+    )
     valkey.start()
     (tmp_path / "logs").mkdir()
     settings = stack_settings.model_copy(update={"redis_url": valkey.url, "api_port": free_port()})

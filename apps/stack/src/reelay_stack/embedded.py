@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +21,7 @@ from reelay_core.storage import Storage
 from reelay_stack import secrets
 from reelay_stack.errors import StackError
 from reelay_stack.ports import Ports
-from reelay_stack.servers import EmbeddedPostgres, EmbeddedSeaweedFS, EmbeddedValkey
+from reelay_stack.servers import EmbeddedPostgres, EmbeddedSeaweedFS, EmbeddedValkey, system_user
 
 
 class Server(Protocol):
@@ -43,15 +45,31 @@ class EmbeddedServices:
     def start(self) -> Settings:
         data_dir = self.base.data_dir.resolve()
         ensure_writable(data_dir)
+        make_private(data_dir, embedded_postgres=not self.base.database_url)
         keys = secrets.load_or_create(data_dir)
         overrides: dict[str, object] = {"data_dir": data_dir}
         if not self.base.jwt_secret:
             overrides["jwt_secret"] = keys.jwt_secret
 
+        with private_files():
+            self._start_servers(data_dir, keys, overrides)
+        self.settings = self.base.model_copy(update=overrides)
+        asyncio.run(ensure_bucket(self.settings))
+        migrate.upgrade(str(self.settings.database_url))
+        return self.settings
+
+    def _start_servers(
+        self, data_dir: Path, keys: secrets.StackSecrets, overrides: dict[str, object]
+    ) -> None:
         if not self.base.database_url:
             overrides["database_url"] = self._start(EmbeddedPostgres(data_dir / "postgres"))
         if not self.base.redis_url:
-            valkey = EmbeddedValkey(data_dir / "valkey", self.ports.redis, persist=self.persist)
+            valkey = EmbeddedValkey(
+                data_dir / "valkey",
+                self.ports.redis,
+                password=keys.redis_password,
+                persist=self.persist,
+            )
             overrides["redis_url"] = self._start(valkey)
         if not self.base.s3_endpoint_url:
             seaweed = EmbeddedSeaweedFS(
@@ -60,15 +78,11 @@ class EmbeddedServices:
                 base_port=self.ports.seaweed,
                 access_key=keys.s3_access_key,
                 secret_key=keys.s3_secret_key,
+                signing_key=keys.seaweed_signing_key,
             )
             overrides["s3_endpoint_url"] = self._start(seaweed)
             overrides["s3_access_key"] = keys.s3_access_key
             overrides["s3_secret_key"] = keys.s3_secret_key
-
-        self.settings = self.base.model_copy(update=overrides)
-        asyncio.run(ensure_bucket(self.settings))
-        migrate.upgrade(str(self.settings.database_url))
-        return self.settings
 
     def _start(self, server: Server) -> str:
         server.start()
@@ -90,7 +104,7 @@ async def ensure_bucket(settings: Settings) -> None:
 
 def ensure_writable(data_dir: Path) -> None:
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         probe = data_dir / ".write-test"
         probe.write_text("ok")
         probe.unlink()
@@ -99,12 +113,26 @@ def ensure_writable(data_dir: Path) -> None:
             f"data directory {data_dir} is not writable ({exc.strerror}); "
             "choose another with --data-dir or REELAY_DATA_DIR"
         ) from exc
-    # embedded-postgres runs as a separate system user when we are root: it must reach the dir.
-    if os.geteuid() == 0:
-        for parent in [data_dir, *data_dir.parents]:
-            mode = parent.stat().st_mode
-            if not mode & 0o001:
-                parent.chmod(mode | 0o001)
+
+
+def make_private(data_dir: Path, *, embedded_postgres: bool) -> None:
+    """Only we may enter the data directory. As root, PostgreSQL runs as a user of its own, whose
+    group may pass through to its subdirectory (which is its own, 0700)."""
+    if embedded_postgres and os.geteuid() == 0:
+        os.chown(data_dir, -1, system_user(EmbeddedPostgres.SYSTEM_USER).pw_gid)
+        data_dir.chmod(0o710)
+    else:
+        data_dir.chmod(0o700)
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """The servers started inside inherit a umask that keeps what they write to their owner."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def app_env(settings: Settings) -> dict[str, str]:

