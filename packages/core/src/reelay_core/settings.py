@@ -89,6 +89,17 @@ class Settings(BaseSettings):
         description="Bearer token /metrics asks for. Unset: /metrics answers loopback peers only.",
     )
 
+    # Abuse limits (security): whose address a rate limit counts, what one user may hold.
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated proxy addresses or networks whose X-Forwarded-For is "
+        "believed. Empty: none; the peer address counts.",
+    )
+    max_items_in_flight: int = Field(
+        500, description="Items one user may have awaiting upload, queued or processing."
+    )
+    max_bytes_per_user: int = Field(1024 * GIB, description="Source bytes one user may store.")
+
     # Uploads
     max_upload_bytes: int = Field(5 * GIB, description="Largest accepted upload.")
     multipart_threshold_bytes: int = Field(

@@ -76,7 +76,7 @@ class MediaController(Controller):
         "/",
         status_code=201,
         summary="Start {a_noun} upload: a presigned POST or multipart URLs",
-        responses=problem_docs(400, 401, 413, 415, 422),
+        responses=problem_docs(400, 401, 413, 415, 422, 429),
     )
     async def create(
         self, data: JSONBody[CreateMedia], user: CurrentUser, db: Db, resources: AppResources
@@ -111,6 +111,8 @@ class MediaController(Controller):
         resources: AppResources,
     ) -> MediaQueued:
         media_id = uuid.uuid4()
+        # Early and unlocked (the body may take minutes): checked again, locked, once it is stored.
+        await uploads.check_quota_before_upload(resources, user.id, request.content_length)
         received = await upload_stream.receive_file(
             request.stream(),
             request.headers.get("content-type"),
@@ -130,6 +132,7 @@ class MediaController(Controller):
             size=received.size,
             media_id=media_id,
         )
+        await uploads.check_quota_after_upload(db, resources.storage, resources.settings, media)
         await transitions.create_uploaded(db, media)
         return await queued_answer(db, media)
 
@@ -149,7 +152,7 @@ class MediaController(Controller):
         "/{media_id:uuid}/complete",
         status_code=202,
         summary="Check the stored upload and queue processing (idempotent)",
-        responses=problem_docs(400, 401, 404, 409, 422),
+        responses=problem_docs(400, 401, 404, 409, 422, 429),
     )
     async def complete(
         self,
@@ -160,7 +163,9 @@ class MediaController(Controller):
         data: JSONBody[CompleteUpload | None] = None,
     ) -> MediaQueued:
         media = await repository.get_owned(db, media_id, user.id, self.kind, lock=True)
-        await uploads.complete(db, resources.storage, media, data.parts if data else None)
+        await uploads.complete(
+            db, resources.storage, resources.settings, media, data.parts if data else None
+        )
         return await queued_answer(db, media)
 
     @get("/", summary="The caller's {noun}s, newest first", responses=problem_docs(401, 422))
@@ -203,11 +208,13 @@ class MediaController(Controller):
         "/{media_id:uuid}/retry",
         status_code=202,
         summary="Queue a failed or canceled item again",
-        responses=problem_docs(401, 404, 409),
+        responses=problem_docs(401, 404, 409, 429),
     )
-    async def retry(self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db) -> MediaQueued:
+    async def retry(
+        self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db, resources: AppResources
+    ) -> MediaQueued:
         media = await repository.get_owned(db, media_id, user.id, self.kind, lock=True)
-        await service.retry(db, media)
+        await service.retry(db, resources.settings, media)
         return await queued_answer(db, media)
 
     @delete(

@@ -14,6 +14,7 @@ from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelay_api.media import quotas
 from reelay_api.problems import Problem
 
 # How long DELETE waits for a running job to stop before deleting its objects once more, so
@@ -27,7 +28,7 @@ async def cancel(db: AsyncSession, media: m.Media) -> None:
     await transitions.cancel(db, media)
 
 
-async def retry(db: AsyncSession, media: m.Media) -> None:
+async def retry(db: AsyncSession, settings: Settings, media: m.Media) -> None:
     if media.status not in (MediaStatus.FAILED, MediaStatus.CANCELED):
         raise Problem(
             409,
@@ -40,6 +41,7 @@ async def retry(db: AsyncSession, media: m.Media) -> None:
             "This item was canceled before its upload completed; upload the file again.",
             code="never_uploaded",
         )
+    await quotas.check(db, settings, media.owner_id, new_items=1, new_bytes=0)
     await transitions.queue_attempt(db, media, attempt=media.attempt + 1)
 
 

@@ -21,6 +21,7 @@ from reelay_core.settings import Settings
 from reelay_core.storage import Storage, UploadNotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelay_api.media import quotas
 from reelay_api.media.formats import extension_of, rejection
 from reelay_api.media.schemas import (
     CompletedPart,
@@ -31,6 +32,7 @@ from reelay_api.media.schemas import (
     StoredPartOut,
 )
 from reelay_api.problems import Problem
+from reelay_api.resources import Resources
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part (all but the last)
 MAX_PARTS = 10_000
@@ -49,6 +51,37 @@ def too_large(size: int | None, settings: Settings) -> Problem:
     return Problem(
         413, f"{what}; the limit is {settings.max_upload_bytes} bytes.", code="too_large"
     )
+
+
+async def check_quota_before_upload(
+    resources: Resources, owner_id: uuid.UUID, content_length: int | None
+) -> None:
+    """Refuse an upload through the API over quota before any of it is stored.
+
+    In a session of its own, not locking: the request's would stay open for the whole upload.
+    The body's length bounds the file's size.
+    """
+    async with resources.sessions() as db:
+        await quotas.check(
+            db,
+            resources.settings,
+            owner_id,
+            new_items=1,
+            new_bytes=content_length or 0,
+            lock=False,
+        )
+
+
+async def check_quota_after_upload(
+    db: AsyncSession, storage: Storage, settings: Settings, media: m.Media
+) -> None:
+    """The locked check once an upload through the API is stored; a refusal deletes the file,
+    which no row would otherwise lead a sweep to."""
+    try:
+        await quotas.check(db, settings, media.owner_id, new_items=1, new_bytes=media.size)
+    except Problem:
+        await storage.delete_prefix(keys.item_prefix(media.id))
+        raise
 
 
 def part_size_for(size: int, preferred: int) -> int:
@@ -100,6 +133,7 @@ async def create(
     check_type(kind, filename, content_type)
     if size > settings.max_upload_bytes:
         raise too_large(size, settings)
+    await quotas.check(db, settings, owner_id, new_items=1, new_bytes=size)
     media = new_media(
         owner_id=owner_id, kind=kind, filename=filename, content_type=content_type, size=size
     )
@@ -182,7 +216,11 @@ def upload_expired() -> Problem:
 
 
 async def complete(
-    db: AsyncSession, storage: Storage, media: m.Media, parts: list[CompletedPart] | None
+    db: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    media: m.Media,
+    parts: list[CompletedPart] | None,
 ) -> None:
     """Check the stored upload and queue the item."""
     if media.status != MediaStatus.AWAITING_UPLOAD:
@@ -197,6 +235,8 @@ async def complete(
             f"This item is {media.status}; only an upload in progress can be completed.",
             code="wrong_state",
         )
+    # The item's own bytes already count; this catches a limit lowered since it was created.
+    await quotas.check(db, settings, media.owner_id, new_items=0, new_bytes=0)
     if media.upload_id:
         try:
             await assemble_parts(storage, media, parts)
