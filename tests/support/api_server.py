@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import uvicorn
 from reelay_api.app import create_app
+from reelay_api.auth.rate_limit import proxy_options
 from reelay_core.settings import Settings
 from reelay_stack.ports import free_port
 
@@ -24,9 +25,8 @@ from tests.support.waits import until
 async def serve_app(settings: Settings, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """Yield a client of `create_app(settings + overrides)` served on a free port."""
     port = free_port()
-    app = create_app(
-        settings.model_copy(update={**overrides, "api_port": port, "log_level": "WARNING"})
-    )
+    settings = settings.model_copy(update={**overrides, "api_port": port, "log_level": "WARNING"})
+    app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -37,6 +37,7 @@ async def serve_app(settings: Settings, **overrides: Any) -> AsyncIterator[httpx
             # As `python -m reelay_api` runs it: uvicorn's own logging set-up would give its
             # loggers handlers of their own for the rest of the test session.
             log_config=None,
+            **proxy_options(settings),
         )
     )
     task = asyncio.create_task(server.serve())

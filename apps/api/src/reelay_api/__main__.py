@@ -4,6 +4,8 @@ import uvicorn
 from reelay_core.logging import configure_logging
 from reelay_core.settings import get_settings
 
+from reelay_api.auth.rate_limit import proxy_options
+
 
 def main() -> None:
     settings = get_settings()
@@ -17,7 +19,7 @@ def main() -> None:
         log_config=None,
         log_level=settings.log_level.lower(),
         access_log=settings.access_log,
-        proxy_headers=True,
+        **proxy_options(settings),
         # Finish open SSE streams quickly on shutdown instead of waiting for clients.
         timeout_graceful_shutdown=5,
     )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, Router, get, post
-from litestar.datastructures import Cookie
-from litestar.middleware.rate_limit import RateLimitConfig
+from typing import Any
+
+from litestar import Controller, Request, Response, Router, get, post
+from litestar.datastructures import Cookie, State
 from litestar.params import JSONBody
 from reelay_core.settings import Settings
 
-from reelay_api.auth import service
+from reelay_api.auth import revocation, service
+from reelay_api.auth.rate_limit import RateLimit
 from reelay_api.auth.schemas import Credentials, TokenOut, UserOut
-from reelay_api.deps import AppSettings, CurrentUser, Db, Tokens
+from reelay_api.deps import AppResources, AppSettings, CurrentUser, Db, Tokens
 from reelay_api.problems import Problem, problem_docs
 
 
@@ -59,8 +61,22 @@ class AuthController(Controller):
         )
         return Response(TokenOut(access_token=token, expires_in=ttl), cookies=[cookie])
 
-    @post("/logout", status_code=204, summary="End the browser session: drop the cookie")
-    async def logout(self, tokens: Tokens) -> Response[None]:
+    @post(
+        "/logout",
+        status_code=204,
+        summary="Revoke the token sent (header or cookie) and drop the cookie",
+        responses=problem_docs(429),
+    )
+    async def logout(
+        self, request: Request[Any, Any, State], tokens: Tokens, resources: AppResources
+    ) -> Response[None]:
+        # Open to anyone (an expired session can still clear its cookie): only a valid token
+        # of ours is revoked, each one sent.
+        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        cookie = request.cookies.get(tokens.cookie_key)
+        for encoded in filter(None, [bearer if scheme.lower() == "bearer" else "", cookie]):
+            if token := tokens.read(encoded):
+                await revocation.revoke(resources.redis, token)
         response = Response(None, status_code=204)
         response.delete_cookie(tokens.cookie_key, path="/")
         return response
@@ -72,7 +88,5 @@ class AuthController(Controller):
 
 def auth_router(settings: Settings) -> Router:
     """/auth with its rate limit, whose rate is a setting (`/auth/me` is not limited)."""
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.auth_rate_limit_per_minute), exclude=["^/auth/me"]
-    )
-    return Router("/auth", route_handlers=[AuthController], middleware=[rate_limit.middleware])
+    rate_limit = RateLimit("auth", settings.auth_rate_limit_per_minute, exclude=["^/auth/me"])
+    return Router("/auth", route_handlers=[AuthController], middleware=[rate_limit])

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTCookieAuth, Token
 from reelay_core.settings import Settings, check_jwt_secret
+
+from reelay_api.auth import revocation
 
 SESSION_COOKIE = "reelay_session"
 PUBLIC_PATHS = [
@@ -40,6 +44,11 @@ async def user_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -
         return None
 
 
+async def token_revoked(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    # One Redis round trip per authenticated request; Redis down answers 503 (fail closed).
+    return await revocation.is_revoked(connection.app.state.resources.redis, token)
+
+
 def make_jwt_auth(settings: Settings) -> JWTCookieAuth[AuthUser, Token]:
     if not settings.jwt_secret:
         raise ValueError("REELAY_JWT_SECRET is not set; generate one with `openssl rand -hex 32`")
@@ -47,6 +56,9 @@ def make_jwt_auth(settings: Settings) -> JWTCookieAuth[AuthUser, Token]:
     check_jwt_secret(settings.jwt_secret)
     return JWTCookieAuth[AuthUser, Token](
         retrieve_user_handler=user_from_token,
+        revoked_token_handler=token_revoked,
+        # Every token names itself, so that logging out can revoke exactly that one.
+        require_claims=["jti"],
         token_secret=settings.jwt_secret,
         key=SESSION_COOKIE,
         default_token_expiration=timedelta(seconds=settings.token_ttl_seconds),
@@ -56,7 +68,7 @@ def make_jwt_auth(settings: Settings) -> JWTCookieAuth[AuthUser, Token]:
 
 
 class SessionTokens:
-    """What the token endpoints need of the JWT auth: issue a token, name the cookie.
+    """What the token endpoints need of the JWT auth: issue, read back and name the token.
 
     A plain class on purpose: Litestar resolves a dependency's type hints, and
     JWTCookieAuth's own hints name types it imports only for type checkers.
@@ -70,5 +82,14 @@ class SessionTokens:
         return self._jwt_auth.create_token(
             identifier=str(user_id),
             token_expiration=timedelta(seconds=ttl_seconds),
+            token_unique_jwt_id=secrets.token_urlsafe(16),
             token_extras={"email": email},
         )
+
+    def read(self, encoded: str) -> Token | None:
+        """The token if it is one of ours and still valid, else None."""
+        try:
+            auth = self._jwt_auth
+            return Token.decode(encoded, auth.token_secret, auth.algorithm, require_claims=["jti"])
+        except NotAuthorizedException:
+            return None

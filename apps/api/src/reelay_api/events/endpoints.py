@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 from litestar import Request, get
 from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, HeaderParameter
+from litestar.security.jwt import Token
 from litestar.types import ASGIApp
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind
@@ -22,6 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from reelay_api.auth.security import AuthUser
 from reelay_api.deps import AppResources
+from reelay_api.events.grant import StreamGrant
 from reelay_api.events.stream import media_events, user_events
 from reelay_api.problems import not_found, problem_docs
 
@@ -67,7 +69,7 @@ def make_media_events_handler(kind: MediaKind, path: str) -> HTTPRouteHandler:
         responses=problem_docs(401, 404),
     )
     async def media_event_stream(
-        request: Request[AuthUser, Any, State],
+        request: Request[AuthUser, Token, State],
         media_id: FromPath[uuid.UUID],
         resources: AppResources,
         last_event_id_header: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
@@ -84,7 +86,8 @@ def make_media_events_handler(kind: MediaKind, path: str) -> HTTPRouteHandler:
         if owned is None:
             raise not_found(kind.value)
         resume = resume_point(last_event_id_header, last_event_id)
-        return event_source(media_events(resources, media_id, resume))
+        grant = StreamGrant(request.auth, resources.redis)
+        return event_source(media_events(resources, media_id, resume, grant))
 
     return media_event_stream
 
@@ -101,6 +104,7 @@ def make_media_events_handler(kind: MediaKind, path: str) -> HTTPRouteHandler:
     responses=problem_docs(401),
 )
 async def user_event_stream(
-    request: Request[AuthUser, Any, State], resources: AppResources
+    request: Request[AuthUser, Token, State], resources: AppResources
 ) -> ASGIApp:
-    return event_source(user_events(resources, request.user.id))
+    grant = StreamGrant(request.auth, resources.redis)
+    return event_source(user_events(resources, request.user.id, grant))

@@ -21,6 +21,7 @@ from reelay_core.media import transitions
 from sse_starlette import ServerSentEvent
 
 from reelay_api.events import metrics
+from reelay_api.events.grant import StreamGrant
 from reelay_api.events.hub import BEHIND, RESYNC, Subscription
 from reelay_api.events.replay import stored_events
 from reelay_api.resources import Resources
@@ -53,12 +54,13 @@ def current_state(media: m.Media) -> MediaEventRecord:
     )
 
 
-async def next_item(sub: Subscription) -> MediaEventRecord | str:
+async def next_item(sub: Subscription, grant: StreamGrant) -> MediaEventRecord | str | None:
+    """The next item of `sub`; None after POLL_SECONDS, or sooner if the token expires."""
     try:
-        async with asyncio.timeout(POLL_SECONDS):
+        async with asyncio.timeout(grant.wait_at_most(POLL_SECONDS)):
             return await sub.queue.get()
     except TimeoutError:
-        return RESYNC
+        return None
 
 
 async def with_last(
@@ -88,7 +90,7 @@ async def latest_only(records: AsyncIterator[MediaEventRecord]) -> AsyncIterator
 
 
 async def media_events(
-    resources: Resources, media_id: uuid.UUID, last_event_id: int | None
+    resources: Resources, media_id: uuid.UUID, last_event_id: int | None, grant: StreamGrant
 ) -> AsyncIterator[ServerSentEvent]:
     # Subscribe before reading Postgres: anything recorded meanwhile arrives on the queue and
     # is dropped there if the catch-up already sent it.
@@ -120,7 +122,11 @@ async def media_events(
                     # A stored terminal event followed by more (the item was retried) is history.
                     if is_last and transitions.is_terminal_event(record.event):
                         return
-                item = await next_item(sub)
+                item = await next_item(sub, grant)
+                if not await grant.holds():
+                    return
+                if item is None:
+                    item = RESYNC
                 if isinstance(item, MediaEventRecord) and item.seq <= sent + 1:
                     catch_up = one(item)
                     continue
@@ -153,14 +159,20 @@ def replays(last_event_id: int | None, media: m.Media) -> bool:
     )
 
 
-async def user_events(resources: Resources, owner_id: uuid.UUID) -> AsyncIterator[ServerSentEvent]:
+async def user_events(
+    resources: Resources, owner_id: uuid.UUID, grant: StreamGrant
+) -> AsyncIterator[ServerSentEvent]:
     """Every live event of the caller's media; a `resync` event asks a dashboard to refetch."""
     sub = resources.hub.subscribe(owner_id=str(owner_id))
     try:
         with metrics.STREAMS.track_inprogress():
             yield hello()
             while True:
-                item = await sub.queue.get()
+                item = await next_item(sub, grant)
+                if not await grant.holds():
+                    return
+                if item is None:
+                    continue
                 if isinstance(item, MediaEventRecord):
                     yield to_sse(item, with_media_id=True)
                 else:
