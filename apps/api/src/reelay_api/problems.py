@@ -76,7 +76,6 @@ HTTP_DETAILS = {
     401: "Authentication required: send `Authorization: Bearer <token>` or the session cookie.",
     404: "No resource at this path.",
     405: "This method is not allowed on this path.",
-    429: "Too many requests from this address; wait a minute and try again.",
 }
 
 

@@ -35,9 +35,12 @@ class StreamGrant:
         now = time.monotonic()
         if now < self.next_check:
             return True
-        self.next_check = now + REVOCATION_CHECK_SECONDS
         try:
-            return not await revocation.is_revoked(self.redis, self.token)
+            revoked = await revocation.is_revoked(self.redis, self.token)
         except RedisError:
-            # Fail closed, as auth does: the client reconnects and is answered 503 or 401.
-            return False
+            # Unlike a new request (503), an open stream rides out a Redis outage, as it does
+            # for its events: nothing can be revoked meanwhile, logout needs Redis too. It asks
+            # again at its next wake-up.
+            return True
+        self.next_check = now + REVOCATION_CHECK_SECONDS
+        return not revoked
