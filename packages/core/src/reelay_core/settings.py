@@ -33,7 +33,6 @@ def check_jwt_secret(secret: str) -> str:
     return secret
 
 
-
 class Settings(BaseSettings):
     """Flat on purpose: each field is one `REELAY_<NAME>` variable, so the README table maps 1:1."""
 

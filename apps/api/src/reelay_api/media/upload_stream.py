@@ -11,8 +11,8 @@ capped per user (across API processes, in Redis) and per process.
 
 from __future__ import annotations
 
-import email.message
 import asyncio
+import email.message
 import io
 import logging
 import re
