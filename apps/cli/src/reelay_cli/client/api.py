@@ -82,13 +82,16 @@ class ReelayClient:
         except httpx.HTTPError as exc:
             raise unreachable(self.server, exc) from exc
         if response.status_code not in expect:
-            if response.status_code == 401 and self.http.headers.get("Authorization"):
-                raise ApiError(
-                    "the server refused the saved token (HTTP 401); run `reelay login` again",
-                    status=401,
-                )
-            raise problem_message(response)
+            raise self.refusal(response)
         return response
+
+    def refusal(self, response: httpx.Response) -> ApiError:
+        if response.status_code == 401 and self.http.headers.get("Authorization"):
+            return ApiError(
+                "the server refused the saved token (HTTP 401); run `reelay login` again",
+                status=401,
+            )
+        return problem_message(response)
 
     def json(
         self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs: Any
@@ -174,7 +177,7 @@ class ReelayClient:
         ) as source:
             if source.response.status_code != 200:
                 source.response.read()
-                raise problem_message(source.response)
+                raise self.refusal(source.response)
             yield source
 
 

@@ -70,7 +70,8 @@ def transcode_bars() -> Progress:
 
 
 class TranscodeView:
-    """One media item's bar, fed with its SSE events; status changes are also printed as lines."""
+    """One media item's bar, fed with its SSE events; status changes and a lost stream are also
+    printed as lines."""
 
     def __init__(self, bars: Progress, name: str) -> None:
         self.bars = bars
@@ -90,6 +91,12 @@ class TranscodeView:
             stage=data.get("stage") or status or "",
             eta=data.get("eta_seconds"),
         )
+
+    def lost(self, reason: str) -> None:
+        self.bars.console.print(f"{self.name}: reconnecting… ({reason})")
+
+    def back(self) -> None:
+        self.bars.console.print(f"{self.name}: reconnected")
 
 
 def describe_status(data: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from reelay_cli.commands.common import (
     print_json,
     reports_errors,
 )
-from reelay_cli.commands.processing import show
+from reelay_cli.commands.processing import WaitOption, show, wait_for
 
 IdArgument = Annotated[str, typer.Argument(metavar="ID")]
 
@@ -149,11 +149,20 @@ def cancel(media_id: IdArgument, as_json: JsonOption = False, server: ServerOpti
 
 
 @reports_errors
-def retry(media_id: IdArgument, as_json: JsonOption = False, server: ServerOption = None) -> None:
-    """Queue a failed or canceled item again."""
+def retry(
+    media_id: IdArgument,
+    wait: WaitOption = False,
+    as_json: JsonOption = False,
+    server: ServerOption = None,
+) -> None:
+    """Queue a failed or canceled item again; --wait follows it to its end."""
     with client(server) as api:
         kind, _ = api.find(media_id)
-        show(api.retry(kind, media_id), as_json)
+        queued = api.retry(kind, media_id)
+        if wait:
+            wait_for(api, [queued], as_json)
+            return
+        show(queued, as_json)
 
 
 @reports_errors

@@ -1,4 +1,4 @@
-"""reelay upload / watch: send files, then follow processing live over SSE."""
+"""reelay upload / watch: send files, then follow processing live over SSE, through restarts."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ from reelay_cli.commands.common import (
     print_json,
     reports_errors,
 )
+
+WaitOption = Annotated[
+    bool, typer.Option("--wait", help="Follow processing to its end, through server restarts.")
+]
 
 
 def collection(media: dict[str, Any]) -> str:
@@ -60,7 +64,7 @@ def upload(
         list[Path],
         typer.Argument(exists=True, dir_okay=False, readable=True, help="Videos and images."),
     ],
-    wait: Annotated[bool, typer.Option("--wait", help="Follow processing until it ends.")] = False,
+    wait: WaitOption = False,
     as_json: JsonOption = False,
     server: ServerOption = None,
 ) -> None:
@@ -88,7 +92,10 @@ def watch(
     as_json: JsonOption = False,
     server: ServerOption = None,
 ) -> None:
-    """Follow one item's processing live until it completes, fails or is canceled."""
+    """Follow one item's processing live until it completes, fails or is canceled.
+
+    A lost connection (the server restarting) is retried until the item ends or Ctrl-C.
+    """
     with client(server) as api:
         _, media = api.find(media_id)
         wait_for(api, [media], as_json)
