@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +16,11 @@ from reelay_cli.client.upload import ResumeState, put_part
 from reelay_core.settings import Settings
 from reelay_stack.ports import free_port
 
-from tests.support.cli_runner import Cli
+from tests.support.cli_runner import REELAY, Cli, Result
 from tests.support.media import MediaFactory, probe
 from tests.support.processes import AppProcesses
+from tests.support.restarts import api_outage, stored_status, workers_paused
+from tests.support.waits import JOB_DEADLINE, until
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
@@ -191,3 +195,71 @@ def test_a_multipart_upload_resumes_where_it_was_interrupted(
     )
     copy = cli.ok("download", created["id"], "--rendition", "source", "-o", tmp_path / "copy.mp4")
     assert Path(copy.stdout.strip()).read_bytes() == big.read_bytes()
+
+
+class Running:
+    """A `reelay` command still running; its stderr lines are read as they come."""
+
+    def __init__(self, cli: Cli, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [str(REELAY), *args],
+            env=cli.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stderr_lines: list[str] = []
+        self.reader = threading.Thread(target=self.read_stderr, daemon=True)
+        self.reader.start()
+
+    def read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr_lines.append(line.strip())
+
+    def said(self, words: str) -> bool:
+        return any(words in line for line in self.stderr_lines)
+
+    async def result(self) -> Result:
+        await until(lambda: self.process.poll() is not None, what="the command to exit", within=120)
+        self.reader.join(timeout=5)
+        assert self.process.stdout is not None
+        stdout = self.process.stdout.read()
+        return Result(self.process.returncode, stdout, "\n".join(self.stderr_lines))
+
+
+async def test_watch_rides_out_an_api_restart_and_misses_no_event(
+    user: Cli, apps: AppProcesses, media_factory: MediaFactory
+) -> None:
+    clip = media_factory.video(width=320, height=240, seconds=2)
+    with workers_paused(apps) as resume_workers:
+        media = user.ok("upload", clip, "--json").json()
+        watch = Running(user, "watch", media["id"], "--json")
+        try:
+            await until(lambda: watch.said(f"{clip.name}: queued"), what="watch following")
+            with api_outage(apps) as outage:
+                # Everything after `queued` happens while the API is down: only a replay from
+                # the last event id seen can tell the watch about it.
+                resume_workers()
+
+                async def completed() -> bool:
+                    return await stored_status(apps.settings, media["id"]) == "completed"
+
+                await until(completed, what="processed meanwhile", within=JOB_DEADLINE)
+                outage.answer_unavailable()
+                await until(
+                    lambda: outage.unavailable_answers, what="a reconnect answered 503", within=60
+                )
+            done = await watch.result()
+        finally:
+            watch.process.kill()
+
+    assert done.code == 0, done.stderr
+    assert done.json()["status"] == "completed"
+    said = [line.removeprefix(f"{clip.name}: ").split(" ")[0] for line in done.stderr.splitlines()]
+    told = [word for word in said if word in ("queued", "processing", "completed")]
+    assert told == ["queued", "processing", "completed"], done.stderr
+    assert said.count("reconnecting…") == 1, done.stderr
+    assert said.index("queued") < said.index("reconnecting…") < said.index("reconnected")
+    assert said.index("reconnected") < said.index("processing"), "told after it was back"

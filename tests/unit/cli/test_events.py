@@ -104,7 +104,7 @@ def test_a_long_outage_is_waited_out_with_one_line_and_nothing_missed(sleeps: li
     assert seen.lines == [
         "1 queued",
         "2 processing",
-        "lost: incomplete chunked read",
+        "lost: the connection was cut",
         "back",
         "3 progress",
         "4 completed",

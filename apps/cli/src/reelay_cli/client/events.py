@@ -84,11 +84,19 @@ def follow(client: ReelayClient, kind: str, media_id: str, follower: Follower) -
                 raise ApiError(f"stopped following {media_id}: {exc}", status=exc.status) from exc
             reason = str(exc)
         except httpx.HTTPError as exc:
-            reason = str(exc) or type(exc).__name__
+            reason = describe(exc)
         failures += 1
         if failures == 1:
             follower.lost(reason)
         time.sleep(reconnect_delay(failures, random.random()))
+
+
+def describe(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ConnectError):  # refused, unknown host...: its words are short
+        return str(exc) or "cannot connect"
+    if isinstance(exc, httpx.TimeoutException):
+        return "the stream went silent"
+    return "the connection was cut"
 
 
 def parse(data: str) -> dict[str, Any]:
