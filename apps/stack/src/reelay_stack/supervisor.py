@@ -29,7 +29,13 @@ def app_processes(settings: Settings) -> list[ChildProcess]:
         env["FORCE_COLOR"] = "1"
     return [
         ChildProcess("api", [sys.executable, "-m", "reelay_api"], env),
-        ChildProcess("worker", [sys.executable, "-m", "reelay_worker"], env),
+        # Ctrl-C is a person waiting at a terminal: running jobs are handed back at once
+        # (costing no attempt) instead of being given a production worker's drain window.
+        ChildProcess(
+            "worker",
+            [sys.executable, "-m", "reelay_worker"],
+            {**env, "REELAY_WORKER_DRAIN_SECONDS": "0"},
+        ),
     ]
 
 

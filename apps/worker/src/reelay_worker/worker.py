@@ -1,20 +1,76 @@
-"""The one registry of worker jobs and crons, and the worker's start-up and shutdown."""
+"""The one registry of worker jobs and crons, the worker's start-up and shutdown, and its stop."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 from contextlib import AsyncExitStack
+from signal import Signals
 from typing import Any
 
+import arq.worker
 from arq import cron, func
 from reelay_core import jobs
 from reelay_core.settings import Settings
 
-from reelay_worker.jobs.tasks import abort_stale_uploads, purge, sweep_leases, transcode
+from reelay_worker.jobs.tasks import (
+    STOPPING,
+    abort_stale_uploads,
+    purge,
+    sweep_leases,
+    transcode,
+)
 from reelay_worker.resources import open_resources
 
 log = logging.getLogger(__name__)
+
+
+class Worker(arq.worker.Worker):
+    """arq's worker with reelay's stop. On SIGTERM or SIGINT it takes no new job, lets running
+    jobs finish within `drain_seconds`, then cancels them; a transcode cancelled so hands its
+    item back without costing an attempt (see `tasks.transcode`). A second signal ends the
+    wait at once.
+
+    arq's own stop cancels the task that wraps each job, which always ends as "cancelled, will
+    be run again"; cancelling the job's own task lets a handed-back job end as a result, so arq
+    neither says nor does that (its attempt number no longer owns the item)."""
+
+    def __init__(self, *, drain_seconds: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # job_completion_wait 0: arq routes both signals to handle_sig
+        self.drain_seconds = drain_seconds
+        self.stopping = self.ctx[STOPPING] = asyncio.Event()
+        self._stop_now = asyncio.Event()
+
+    def handle_sig(self, signum: int) -> None:
+        signal = Signals(signum)
+        if self.stopping.is_set():
+            log.info("%s again: handing back the running jobs now", signal.name)
+            self._stop_now.set()
+            return
+        self.stopping.set()
+        self.allow_pick_jobs = False
+        log.info(
+            "stopping on %s: no new jobs; %d running get %g s to finish, then are handed back",
+            signal.name, len(self.job_tasks), self.drain_seconds,
+        )  # fmt: skip
+        # Held here: the event loop keeps only a weak reference to its tasks.
+        self._stopper = self.loop.create_task(self._drain_then_stop())
+
+    async def _drain_then_stop(self) -> None:
+        # self.tasks empties as the poll loop (still running) collects finished jobs.
+        drained = asyncio.ensure_future(self._sleep_until_tasks_complete())
+        cut_short = asyncio.ensure_future(self._stop_now.wait())
+        await asyncio.wait(
+            [drained, cut_short], timeout=self.drain_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        drained.cancel()
+        cut_short.cancel()
+        for job_id, wrapper in self.tasks.items():
+            # A job still in arq's preamble has no task of its own yet.
+            self.job_tasks.get(job_id, wrapper).cancel()
+        if self.main_task is not None:
+            self.main_task.cancel()  # run() then waits for the jobs in close()
 
 
 def make_worker_settings(settings: Settings) -> type:
@@ -65,3 +121,11 @@ def make_worker_settings(settings: Settings) -> type:
         "health_check_interval": 10,
     }
     return type("WorkerSettings", (), attributes)
+
+
+def run(settings: Settings) -> None:
+    """Run a worker until it is stopped by a signal."""
+    worker_settings = make_worker_settings(settings)
+    Worker(
+        **arq.worker.get_kwargs(worker_settings), drain_seconds=settings.worker_drain_seconds
+    ).run()

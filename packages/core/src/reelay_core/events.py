@@ -50,7 +50,7 @@ def snapshot(media: m.Media) -> dict[str, Any]:
         "progress": round(media.progress, 2),
         "stage": media.stage,
         "eta_seconds": media.eta_seconds,
-        "attempts": media.attempt,
+        "attempts": media.attempts,
     }
     if media.error_code:
         data["error"] = {"code": media.error_code, "message": media.error_message}

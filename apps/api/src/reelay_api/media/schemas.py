@@ -101,7 +101,14 @@ class MediaOut(BaseModel):
     queue_position: Annotated[
         int | None, Field(examples=[0], description="While queued: jobs ahead of it; else null.")
     ]
-    attempts: Annotated[int, Field(examples=[1])]
+    attempts: Annotated[
+        int,
+        Field(
+            examples=[1],
+            description="Attempts so far, this one included; a job handed back by a stopping "
+            "worker does not count.",
+        ),
+    ]
     error: MediaError | None
     source: Annotated[SourceInfo | None, Field(description="Null before probing.")]
     outputs: list[Output]
@@ -124,7 +131,7 @@ class MediaOut(BaseModel):
             stage=media.stage,
             eta_seconds=media.eta_seconds,
             queue_position=queue_position,
-            attempts=media.attempt,
+            attempts=media.attempts,
             error=(
                 MediaError(code=media.error_code, message=media.error_message)
                 if media.error_code

@@ -62,6 +62,7 @@ class Attempt:
         self.stage: str | None = None
         self.throttle = ProgressThrottle()
         self.lost = False  # keep_lease found the item canceled, deleted or taken over
+        self.counted = number  # attempts that count, this one included; known once claimed
         # Uploads report from several tasks: one at a time, or a slower write of a lower value
         # could land after a higher one and the stored progress would go back.
         self._reporting = asyncio.Lock()
@@ -72,6 +73,8 @@ class Attempt:
             media = await transitions.claim(
                 db, self.media_id, self.number, lease_seconds=self.res.settings.lease_seconds
             )
+        if media is not None:
+            self.counted = media.attempts
         self.stage = "probe"
         return media
 
@@ -139,17 +142,27 @@ class Attempt:
                 delay=delay,
                 reason=reason,
             )
-        if requeued and self.number < settings.max_attempts:
+        if requeued and self.counted < settings.max_attempts:
             log.info(
                 "media %s attempt %s failed (%s); retrying in %g s",
                 self.media_id, self.number, reason, delay,
             )  # fmt: skip
         return requeued
 
-    async def hand_back(self) -> None:
-        """The worker is stopping (or the job timed out): requeue now instead of letting the
-        lease run out. A no-op when the item was canceled, deleted or taken over."""
+    async def hand_back(self) -> bool:
+        """The worker is stopping: requeue the item at once, not counted as an attempt. False
+        when it was canceled, deleted or taken over meanwhile, or the database is out of reach
+        (then the sweeper requeues it once the lease runs out, as after a crash)."""
         try:
-            await self.retry_later("the worker stopped while processing", delay=0.0)
-        except Exception as exc:  # the sweeper requeues it once the lease expires
+            async with unit_of_work(self.res) as db:
+                handed_back = await transitions.hand_back(db, self.media_id, self.number)
+        except Exception as exc:
             log.warning("could not hand back %s: %s", self.media_id, exc)
+            return False
+        if handed_back:
+            log.info(
+                "media %s attempt %s handed back, not counted as an attempt: the worker is "
+                "stopping; it runs again as soon as a worker takes it",
+                self.media_id, self.number,
+            )  # fmt: skip
+        return handed_back

@@ -49,6 +49,15 @@ PIPELINES = {MediaKind.VIDEO: process_video, MediaKind.IMAGE: process_image}
 QUEUED_GRACE = timedelta(seconds=60)
 
 
+# ctx key of an asyncio.Event the worker sets when it is told to stop (reelay_worker.worker).
+STOPPING = "stopping"
+
+
+def worker_stopping(ctx: dict[str, Any]) -> bool:
+    stopping: asyncio.Event | None = ctx.get(STOPPING)
+    return stopping is not None and stopping.is_set()
+
+
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
@@ -82,10 +91,22 @@ async def transcode(
                 job.uncancel()
                 await forget_if_deleted(res, media)
                 return "stopped: no longer ours"
-            # Aborted by the API (cancel/delete: the writes below are fenced off), or the worker
-            # is shutting down or the job timed out: then hand the item back now, not after the
-            # lease runs out.
-            await attempt.hand_back()
+            if worker_stopping(ctx):
+                # Not the item's fault: it goes back to the queue at once without costing an
+                # attempt, and this job ends here rather than being re-run by arq under an
+                # attempt number that no longer owns the item.
+                job.uncancel()
+                handed_back = await attempt.hand_back()
+                await forget_if_deleted(res, media)
+                return (
+                    "handed back, not counted as an attempt"
+                    if handed_back
+                    else "stopped: not handed back"
+                )
+            # Aborted by the API (cancel/delete: this write is fenced off), or the job ran past
+            # its time limit: a failure like any other, retried after its backoff.
+            limit = res.settings.job_timeout_seconds
+            await attempt.retry_later(f"the job ran longer than its limit of {limit} s")
             await forget_if_deleted(res, media)
             raise
         finally:
@@ -165,7 +186,7 @@ async def requeue_expired_leases(res: WorkerResources) -> int:
         ).all()
         requeued = 0
         for media in expired:
-            retried = media.attempt < res.settings.max_attempts
+            retried = media.attempts < res.settings.max_attempts
             if await transitions.requeue_lost(db, media, max_attempts=res.settings.max_attempts):
                 requeued += retried
     return requeued

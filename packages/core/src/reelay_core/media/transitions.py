@@ -11,11 +11,11 @@ different machines compare. What must follow the commit is recorded with `reelay
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_core import effects, events, jobs
@@ -29,7 +29,8 @@ S = MediaStatus
 ALLOWED: dict[MediaStatus, frozenset[MediaStatus]] = {
     S.AWAITING_UPLOAD: frozenset({S.QUEUED, S.CANCELED}),
     S.QUEUED: frozenset({S.PROCESSING, S.CANCELED}),
-    # PROCESSING -> QUEUED is a retry after a transient failure or a requeue after a crash.
+    # PROCESSING -> QUEUED is a retry after a transient failure, a requeue after a crash, or a
+    # hand-back by a stopping worker.
     S.PROCESSING: frozenset({S.QUEUED, S.COMPLETED, S.FAILED, S.CANCELED}),
     S.COMPLETED: frozenset(),
     S.FAILED: frozenset({S.QUEUED}),
@@ -293,20 +294,38 @@ async def retry_later(
 ) -> bool:
     """A transient failure: queue the next attempt to start after `delay` s, or fail once
     `max_attempts` are used up."""
-    message = f"Processing failed {attempt} times; the last error was: {reason}"
     return await _next_attempt_or_fail(
-        db, media_id, attempt, max_attempts, delay, ("transcode_failed", message)
+        db,
+        media_id,
+        attempt,
+        max_attempts,
+        delay,
+        "transcode_failed",
+        lambda failures: f"Processing failed {failures} times; the last error was: {reason}",
     )
 
 
 async def requeue_lost(db: AsyncSession, media: m.Media, *, max_attempts: int) -> bool:
     """The worker running this item stopped renewing its lease (it died): run it again at once,
     or fail once `max_attempts` are used up."""
-    attempt = media.attempt  # read first: the write refreshes `media`
-    message = f"The worker processing this item stopped responding {attempt} times."
     return await _next_attempt_or_fail(
-        db, media.id, attempt, max_attempts, 0.0, ("worker_lost", message)
+        db,
+        media.id,
+        media.attempt,
+        max_attempts,
+        0.0,
+        "worker_lost",
+        lambda failures: f"The worker processing this item stopped responding {failures} times.",
     )
+
+
+async def hand_back(db: AsyncSession, media_id: uuid.UUID, attempt: int) -> bool:
+    """The worker is stopping (a deploy, a restart: the operator's choice, not the item's fault):
+    queue the next attempt to start at once, counted as a hand-back, so it costs no attempt."""
+    if not await _requeue(db, media_id, attempt, handbacks=m.Media.handbacks + 1):
+        return False
+    effects.enqueue_transcode(db, media_id, attempt + 1)
+    return True
 
 
 async def _next_attempt_or_fail(
@@ -315,17 +334,25 @@ async def _next_attempt_or_fail(
     attempt: int,
     max_attempts: int,
     delay: float,
-    failure: tuple[str, str],
+    code: str,
+    message: Callable[[int], str],
 ) -> bool:
-    if attempt >= max_attempts:
-        return await fail(db, media_id, attempt, *failure)
+    """Attempts used up are those that failed: the attempt number less the hand-backs."""
+    handbacks = await db.scalar(
+        select(m.Media.handbacks).where(m.Media.id == media_id, *running(attempt))
+    )
+    if handbacks is None:  # not this attempt's any more
+        return False
+    failures = attempt - handbacks
+    if failures >= max_attempts:
+        return await fail(db, media_id, attempt, code, message(failures))
     if not await _requeue(db, media_id, attempt):
         return False
     effects.enqueue_transcode(db, media_id, attempt + 1, defer_by=delay or None)
     return True
 
 
-async def _requeue(db: AsyncSession, media_id: uuid.UUID, attempt: int) -> bool:
+async def _requeue(db: AsyncSession, media_id: uuid.UUID, attempt: int, **changes: Any) -> bool:
     """processing -> queued under the next attempt number (the old attempt is fenced off)."""
     record = await _move(
         db,
@@ -334,6 +361,7 @@ async def _requeue(db: AsyncSession, media_id: uuid.UUID, attempt: int) -> bool:
         S.QUEUED,
         on_attempt=attempt,
         **_fresh_attempt(media_id, attempt + 1),
+        **changes,
     )
     return record is not None
 

@@ -73,7 +73,11 @@ class Media(Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str | None] = mapped_column(String(32))
     eta_seconds: Mapped[int | None] = mapped_column(Integer)
+    # The attempt number fences the worker's writes and names its job; it advances on every
+    # requeue. `handbacks` counts the requeues that were not failures (a worker stopped on
+    # purpose), so attempt - handbacks is what the item's own faults have cost.
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    handbacks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     job_id: Mapped[str | None] = mapped_column(String(128))
     error_code: Mapped[str | None] = mapped_column(String(64))
@@ -92,3 +96,8 @@ class Media(Base):
     )
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def attempts(self) -> int:
+        """Attempts that counted: every attempt but those a stopping worker handed back."""
+        return self.attempt - self.handbacks
