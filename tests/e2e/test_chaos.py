@@ -1,0 +1,28 @@
+"""The chaos run, shortened: 4 videos through one fault of each kind on a stack of its own.
+
+bench/chaos.py does the checking (all completed, outputs exactly once, attempts explained by
+requeues, every event heard once in order, no FFmpeg left); its exit status is the verdict.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CHAOS = Path(__file__).parents[2] / "bench" / "chaos.py"
+
+
+def test_a_short_chaos_run_loses_nothing() -> None:
+    run = subprocess.run(
+        [sys.executable, str(CHAOS), "--videos", "4", "--kills", "2", "--every", "3"],
+        capture_output=True,
+        text=True,
+        timeout=900,  # only stops a hung run; the script's own deadline comes first
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    assert "PASSED" in run.stdout
