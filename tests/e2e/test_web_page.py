@@ -12,6 +12,8 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.support.media import MediaFactory
 from tests.support.processes import AppProcesses
+from tests.support.restarts import api_outage, stored_status, workers_paused
+from tests.support.waits import JOB_DEADLINE, until
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -113,3 +115,31 @@ async def test_log_out_forgets_the_session(page: Page) -> None:
     await page.reload()
     await expect(page.locator("#login")).to_be_visible()
     assert await page.context.cookies() == []
+
+
+async def test_the_page_catches_up_after_the_api_restarts(
+    page: Page, apps: AppProcesses, media_factory: MediaFactory
+) -> None:
+    clip = media_factory.video(width=320, height=240, seconds=2)
+    await sign_up(page, "restart@example.com")
+    live = page.locator("#live")
+    await expect(live).to_contain_text("Live")
+    with workers_paused(apps) as resume_workers:
+        await upload(page, clip)
+        card = page.locator(".item", has_text=clip.name)
+        await expect(card).to_have_attribute("data-status", "queued")
+        media_id = await card.get_attribute("data-id")
+        with api_outage(apps) as outage:
+            await expect(live).to_contain_text("Reconnecting")
+            # Processed while the API is down: the live stream cannot carry it, a reread can.
+            resume_workers()
+
+            async def completed() -> bool:
+                return await stored_status(apps.settings, str(media_id)) == "completed"
+
+            await until(completed, what="processed meanwhile", within=JOB_DEADLINE)
+            # A 503 makes EventSource give up for good: the page must open a new one itself.
+            outage.answer_unavailable()
+            await until(lambda: outage.unavailable_answers, what="the page asked", within=60)
+    await expect(card).to_have_attribute("data-status", "completed", timeout=60_000)
+    await expect(live).to_contain_text("Live")

@@ -31,6 +31,7 @@ async function start() {
 
 function showLogin() {
   events?.close();
+  events = null;
   items.clear();
   $("#items").replaceChildren();
   $("#who").hidden = $("#library").hidden = true;
@@ -66,13 +67,27 @@ $("#logout").addEventListener("click", async () => {
 
 // -- the list -------------------------------------------------------------------------------
 
+// Live events that arrive while the list is read wait here: they may be newer than the list.
+let arriving = null;
+
 async function loadItems() {
-  const pages = await Promise.all(
-    Object.values(PATHS).map((path) => api("GET", `${path}?limit=50`)),
-  );
-  items.clear();
-  for (const media of pages.flatMap((page) => page.items)) items.set(media.id, media);
-  render();
+  const waiting = (arriving = []);
+  try {
+    const pages = await Promise.all(
+      Object.values(PATHS).map((path) => api("GET", `${path}?limit=50`)),
+    );
+    items.clear();
+    for (const media of pages.flatMap((page) => page.items)) items.set(media.id, media);
+  } finally {
+    if (arriving === waiting) arriving = null;
+    for (const apply of waiting) apply();
+    render();
+  }
+}
+
+function whenLoaded(apply) {
+  if (arriving) arriving.push(apply);
+  else apply();
 }
 
 // Only cards whose item changed are rebuilt, and cards move only when the order changes:
@@ -157,19 +172,60 @@ function largest(media) {
 
 // -- live updates ---------------------------------------------------------------------------
 
+// EventSource reconnects by itself when the connection drops or is refused, but gives up for
+// good on an HTTP error (a proxy's 502 while the API restarts, the API's 503 while Redis does):
+// then the page opens a new one after 1, 2, 4, 8, then every 15 s, unless the session is gone.
+// The stream is live only, so once it is back the list is read again for what was missed.
+let stale = false; // live events may have been missed since the list was last read
+let reopenings = 0;
+
 function listen() {
   events?.close();
-  events = new EventSource("/events");
-  events.onopen = () => ($("#live").textContent = "Live: updates appear as they happen.");
-  events.onerror = () => ($("#live").textContent = "Reconnecting to live updates…");
+  const source = (events = new EventSource("/events"));
+  source.onopen = async () => {
+    $("#live").textContent = "Live: updates appear as they happen.";
+    if (stale && !(await catchUp(source))) return;
+    reopenings = 0;
+  };
+  source.onerror = () => {
+    $("#live").textContent = "Reconnecting to live updates…";
+    stale = true;
+    if (source.readyState === EventSource.CLOSED) reopenLater(source);
+  };
   for (const name of ["status", "progress"]) {
-    events.addEventListener(name, (event) => update(JSON.parse(event.data)));
+    source.addEventListener(name, (event) => whenLoaded(() => update(JSON.parse(event.data))));
   }
   for (const name of TERMINAL) {
     // The final state carries outputs and errors: fetch the whole item once.
-    events.addEventListener(name, (event) => refresh(JSON.parse(event.data).media_id));
+    const final = (event) => whenLoaded(() => refresh(JSON.parse(event.data).media_id));
+    source.addEventListener(name, final);
   }
-  events.addEventListener("resync", () => loadItems());
+  source.addEventListener("resync", () => catchUp(source));
+}
+
+async function catchUp(source) {
+  stale = false;
+  try {
+    await loadItems();
+    return true;
+  } catch {
+    stale = true; // the stream is back before the API answers everything: try again later
+    reopenLater(source);
+    return false;
+  }
+}
+
+function reopenLater(source) {
+  source.close();
+  const tries = ++reopenings;
+  const delay = Math.min(15000, 1000 * 2 ** Math.min(tries - 1, 8)) * (1 - 0.2 * Math.random());
+  setTimeout(async () => {
+    if (events !== source) return; // logged out, or reopened already
+    const me = await fetch("/auth/me").catch(() => null);
+    if (events !== source) return;
+    if (me?.status === 401) return showLogin();
+    listen();
+  }, delay);
 }
 
 function update(data) {
