@@ -114,6 +114,9 @@ def test_a_file_that_is_not_a_video_fails_with_the_servers_reason(
     again = user.ok("retry", media["id"], "--json").json()
     assert again["status"] == "queued" and again["attempts"] == 2
     assert user.run("watch", media["id"]).code == 1
+    waited = user.run("retry", media["id"], "--wait", "--json")
+    assert waited.code == 1 and waited.reason.startswith("reelay: corrupt.mp4 failed: ")
+    assert (waited.json()["status"], waited.json()["attempts"]) == ("failed", 3)
 
 
 def test_images_go_to_images_and_job_control_reports_the_servers_refusals(
