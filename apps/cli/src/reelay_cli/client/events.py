@@ -23,8 +23,8 @@ MAX_DELAY = 15.0
 # Up to this share of each delay is taken off at random: clients cut off by the same restart
 # do not all come back in the same second.
 JITTER = 0.2
-# Answers that say "not now" rather than "no": a server starting or overloaded, a proxy whose
-# upstream is restarting.
+# Besides any 5xx (a server starting or overloaded, a proxy whose upstream is restarting), the
+# answers that say "not now" rather than "no".
 TRANSIENT_STATUSES = frozenset({408, 429})
 
 
