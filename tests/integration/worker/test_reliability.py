@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 from arq import ArqRedis
+from arq.jobs import JobStatus
 from reelay_core import jobs
 from reelay_core.storage import Storage
 
 from tests.integration.worker.conftest import (
+    StoredEvent,
     expected_video_keys,
     ffmpeg_children,
     output_keys,
@@ -22,7 +28,14 @@ from tests.support.client import register
 from tests.support.factories import upload_and_complete
 from tests.support.media import FFMPEG
 from tests.support.processes import AppProcesses
-from tests.support.waits import JOB_DEADLINE, exited, until, wait_for_media, wait_terminal
+from tests.support.waits import (
+    JOB_DEADLINE,
+    exited,
+    media_state,
+    until,
+    wait_for_media,
+    wait_terminal,
+)
 
 
 def transcoding(media: dict) -> bool:
@@ -81,29 +94,113 @@ async def test_job_of_a_killed_worker_completes_on_another_exactly_once(
     assert sorted(await output_keys(storage, media_id)) == sorted(keys), "and uploaded nothing"
 
 
-async def test_worker_stopping_gracefully_hands_its_job_back_at_once(
-    api: httpx.AsyncClient, apps: AppProcesses, dedicated_worker, clip_1080_long: Path
-) -> None:
+GATED = """\
+#!/bin/sh
+# Stands in for FFmpeg: says it started, waits for the test's go, then runs the real one.
+echo $$ >> "{started}"
+while [ ! -e "{go}" ]; do sleep 0.1; done
+exec "{ffmpeg}" "$@"
+"""
+
+
+@dataclass
+class Gate:
+    """A worker's FFmpeg held at the door: the test knows a job is running, and decides when
+    it may go on."""
+
+    started: Path
+    go: Path
+    env: dict[str, str]
+
+    def pids(self) -> list[int]:
+        return (
+            [int(pid) for pid in self.started.read_text().split()] if self.started.exists() else []
+        )
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> Gate:
+    started, go, script = tmp_path / "started", tmp_path / "go", tmp_path / "ffmpeg-gated"
+    script.write_text(GATED.format(started=started, go=go, ffmpeg=FFMPEG))
+    script.chmod(0o755)
+    ffprobe = str(Path(FFMPEG).with_name("ffprobe"))
+    return Gate(started, go, {"REELAY_FFMPEG": str(script), "REELAY_FFPROBE": ffprobe})
+
+
+def statuses(events: list[StoredEvent]) -> list[tuple[str, int]]:
+    return [(e.data["status"], e.data["attempts"]) for e in events if e.event != "progress"]
+
+
+async def test_a_stopped_worker_hands_its_job_back_at_once_at_no_cost_in_attempts(
+    api: httpx.AsyncClient, apps: AppProcesses, dedicated_worker, gate: Gate, clip_small: Path,
+    arq_redis: ArqRedis, db_engine,
+) -> None:  # fmt: skip
     # A lease of ten minutes cannot run out during this test, so the sweeper cannot requeue the
     # item: only the leaving worker can have handed it back.
-    leaving = dedicated_worker(REELAY_LEASE_SECONDS="600")
-    account = await register(api)
-    media_id = (await upload_and_complete(api, account, clip_1080_long))["id"]
-    await wait_for_media(api, account, media_id, transcoding, what="mid-transcode")
-    [ffmpeg] = ffmpeg_children(leaving)
-
-    stop_worker(apps, leaving)  # SIGTERM, as a deploy or `reelay up` Ctrl-C sends
-
-    await until(lambda: exited(ffmpeg.pid), what="the leaving worker's FFmpeg exits")
-    requeued = await wait_for_media(
-        api, account, media_id, lambda m: m["attempts"] == 2, what="hand-back"
+    leaving = dedicated_worker(
+        **gate.env, REELAY_WORKER_DRAIN_SECONDS="0", REELAY_LEASE_SECONDS="600"
     )
-    assert requeued["status"] in ("queued", "processing") and requeued["error"] is None
+    account = await register(api)
+    media_id = (await upload_and_complete(api, account, clip_small))["id"]
+    await until(gate.pids, what="the job reaches FFmpeg")
+
+    stop_worker(apps, leaving)  # SIGTERM, as `reelay up`'s Ctrl-C sends
+
+    assert leaving.exited() == 0, "it stopped by itself, not killed after the grace period"
+    for pid in gate.pids():
+        await until(lambda pid=pid: exited(pid), what=f"the leaving worker's FFmpeg {pid} exits")
+    handed_back = await media_state(api, account, media_id)
+    assert handed_back["status"] == "queued" and handed_back["attempts"] == 1
+    assert handed_back["error"] is None
+    # Enqueued at once under the next attempt number: not deferred, not left to the sweeper.
+    assert await jobs.handle(arq_redis, f"transcode:{media_id}:2").status() == JobStatus.queued
+    log = apps.log(leaving.name)
+    assert "handed back, not counted as an attempt" in log
+    assert "will be run again" not in log
+
     start_worker(apps, "next")
-    await wait_for_media(api, account, media_id, transcoding, what="attempt 2 running")
-    # Enough: stop attempt 2 rather than spend the CPU of the next tests on it.
-    await api.post(f"/videos/{media_id}/cancel", headers=account.headers)
-    await wait_terminal(api, account, media_id)
+    media = await wait_terminal(api, account, media_id)
+    assert media["status"] == "completed" and media["attempts"] == 1, media["error"]
+    assert statuses(await stored_events(db_engine, media_id)) == [
+        ("awaiting_upload", 0), ("queued", 1), ("processing", 1),
+        ("queued", 1), ("processing", 1), ("completed", 1),
+    ]  # fmt: skip
+
+
+async def test_a_stopping_worker_takes_no_new_job_and_lets_a_short_one_finish(
+    api: httpx.AsyncClient, apps: AppProcesses, dedicated_worker, gate: Gate, clip_small: Path,
+    db_engine,
+) -> None:  # fmt: skip
+    leaving = dedicated_worker(
+        **gate.env, REELAY_WORKER_DRAIN_SECONDS="600", REELAY_WORKER_CONCURRENCY="1"
+    )
+    account = await register(api)
+    running = (await upload_and_complete(api, account, clip_small))["id"]
+    await until(gate.pids, what="the job reaches FFmpeg")
+    waiting = (await upload_and_complete(api, account, clip_small))["id"]  # behind the first
+
+    os.killpg(leaving.pid, signal.SIGTERM)
+    await until(
+        lambda: "stopping on SIGTERM" in apps.log(leaving.name), what="the worker hears SIGTERM"
+    )
+    gate.go.touch()
+    await until(lambda: leaving.exited() is not None, what="the worker exits", within=JOB_DEADLINE)
+    stop_worker(apps, leaving)
+
+    assert leaving.exited() == 0
+    finished = await media_state(api, account, running)
+    assert finished["status"] == "completed" and finished["attempts"] == 1, finished["error"]
+    assert statuses(await stored_events(db_engine, running)) == [
+        ("awaiting_upload", 0), ("queued", 1), ("processing", 1), ("completed", 1),
+    ]  # fmt: skip
+    assert statuses(await stored_events(db_engine, waiting)) == [
+        ("awaiting_upload", 0), ("queued", 1),
+    ]  # fmt: skip
+    assert "handed back, not counted" not in apps.log(leaving.name)
+
+    start_worker(apps, "next")
+    media = await wait_terminal(api, account, waiting)
+    assert media["status"] == "completed" and media["attempts"] == 1, media["error"]
 
 
 HANG_TWICE = """\

@@ -50,10 +50,16 @@ class Worker(arq.worker.Worker):
             return
         self.stopping.set()
         self.allow_pick_jobs = False
-        log.info(
-            "stopping on %s: no new jobs; %d running get %g s to finish, then are handed back",
-            signal.name, len(self.job_tasks), self.drain_seconds,
-        )  # fmt: skip
+        running = len(self.job_tasks)
+        if self.drain_seconds > 0:
+            log.info(
+                "stopping on %s: no new jobs; %d running get %g s to finish before they are "
+                "handed back", signal.name, running, self.drain_seconds,
+            )  # fmt: skip
+        else:
+            log.info(
+                "stopping on %s: no new jobs; handing back the %d running", signal.name, running
+            )
         # Held here: the event loop keeps only a weak reference to its tasks.
         self._stopper = self.loop.create_task(self._drain_then_stop())
 
