@@ -1,6 +1,6 @@
 """The embedded stack is private to the user who runs it: another local user (any process on the
 host can reach a loopback port) can neither queue code for the worker, nor use Valkey, nor read
-or write objects through SeaweedFS's own ports, nor read the data files.
+or write objects or administer SeaweedFS through its own ports, nor read the data files.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import pickle
 import secrets
+import socket
+import ssl
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,8 @@ from arq.utils import timestamp_ms
 from reelay_core.settings import Settings
 from reelay_stack.embedded import EmbeddedServices
 from reelay_stack.errors import StackError
-from reelay_stack.ports import Ports, free_port
+from reelay_stack.ports import GRPC_OFFSET, Ports, free_port
+from reelay_stack.seaweed_tls import Certificates, ensure_certificates
 
 from tests.support.data_dirs import reachable_data_dir
 from tests.support.docker_stack import docker_requested
@@ -94,21 +97,116 @@ def own_stack() -> Iterator[tuple[EmbeddedServices, dict[Path, os.stat_result]]]
             services.stop()
 
 
-def test_seaweedfs_ports_refuse_requests_without_a_jwt(
+def stack_certificates(services: EmbeddedServices) -> Certificates:
+    return ensure_certificates(services.settings.data_dir / "seaweedfs" / "tls")
+
+
+def tls_context(
+    trusted: Certificates, client: Certificates | None, protocol: str
+) -> ssl.SSLContext:
+    """A client that checks the stack's servers, presenting `client`'s certificate if any."""
+    context = ssl.create_default_context(cafile=trusted.ca)
+    if client is not None:
+        context.load_cert_chain(client.cert, client.key)
+    context.set_alpn_protocols([protocol])
+    return context
+
+
+def seaweed_ports(services: EmbeddedServices) -> tuple[dict[str, int], dict[str, int]]:
+    """The HTTP ports of master, volume and filer, and the gRPC ports of those and the gateway."""
+    base = services.ports.seaweed
+    http = {"master": base, "volume": base + 1, "filer": base + 2}
+    grpc = {name: port + GRPC_OFFSET for name, port in http.items()}
+    grpc["s3"] = services.ports.s3 + GRPC_OFFSET
+    return http, grpc
+
+
+# What an HTTP/2 client sends first: the preface, then its (empty) SETTINGS frame.
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+H2_SETTINGS = 4
+
+
+def grpc_answers(port: int, context: ssl.SSLContext | None) -> bool:
+    """Whether the port answers a gRPC client's opening with its own SETTINGS frame, as a gRPC
+    server does before any call can be made: plaintext if `context` is None."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            stream = (
+                raw if context is None else context.wrap_socket(raw, server_hostname="127.0.0.1")
+            )
+            with stream:
+                stream.sendall(H2_PREFACE)
+                header = stream.makefile("rb").read(9)
+    except (ssl.SSLError, ConnectionError):
+        return False
+    return len(header) == 9 and header[3] == H2_SETTINGS
+
+
+def test_seaweedfs_grpc_ports_take_only_the_stacks_certificate(
+    own_stack: tuple[EmbeddedServices, dict[Path, os.stat_result]], tmp_path: Path
+) -> None:
+    services, _ = own_stack
+    stack = stack_certificates(services)
+    # A CA and certificate of the attacker's own, made as the stack makes its own.
+    foreign = ensure_certificates(tmp_path / "attacker")
+    _, grpc = seaweed_ports(services)
+    for name, port in grpc.items():
+        assert not grpc_answers(port, None), f"{name} gRPC in plaintext"
+        assert not grpc_answers(port, tls_context(stack, None, "h2")), f"{name}: no certificate"
+        assert not grpc_answers(port, tls_context(stack, foreign, "h2")), f"{name}: foreign one"
+        # The refusals above are the certificate's: with the stack's own, the server answers.
+        assert grpc_answers(port, tls_context(stack, stack, "h2")), f"{name} with the stack's"
+
+
+def test_seaweedfs_http_ports_take_only_the_stacks_certificate(
+    own_stack: tuple[EmbeddedServices, dict[Path, os.stat_result]], tmp_path: Path
+) -> None:
+    services, _ = own_stack
+    stack = stack_certificates(services)
+    foreign = ensure_certificates(tmp_path / "attacker")
+    http, _ = seaweed_ports(services)
+    master = f"127.0.0.1:{http['master']}"
+    bucket = f"127.0.0.1:{http['filer']}/buckets/{services.settings.s3_bucket}/"
+    # The master's admin API: a write JWT for a new file id, volumes grown at will, a collection
+    # (the bucket's objects) deleted; the filer's listing; the volume server's status.
+    attacks = [
+        ("GET", f"{master}/dir/assign"),
+        ("POST", f"{master}/vol/grow?count=1"),
+        ("POST", f"{master}/col/delete?collection={services.settings.s3_bucket}"),
+        ("GET", bucket),
+        ("GET", f"127.0.0.1:{http['volume']}/status"),
+    ]
+    for method, address in attacks:
+        with httpx.Client(timeout=10) as plain:
+            # Go's answer to plain HTTP on a TLS port, before any handler runs.
+            assert plain.request(method, f"http://{address}").status_code == 400, address
+        for client in (None, foreign):
+            with httpx.Client(verify=tls_context(stack, client, "http/1.1"), timeout=10) as tls:
+                with pytest.raises(httpx.TransportError):
+                    tls.request(method, f"https://{address}")
+
+    with httpx.Client(verify=tls_context(stack, stack, "http/1.1"), timeout=10) as admitted:
+        assert "fid" in admitted.get(f"https://{master}/dir/assign").json()
+
+
+def test_seaweedfs_volume_and_filer_want_a_jwt_even_with_the_certificate(
     own_stack: tuple[EmbeddedServices, dict[Path, os.stat_result]],
 ) -> None:
     services, _ = own_stack
-    master = f"http://127.0.0.1:{services.ports.seaweed}"
-    filer = f"http://127.0.0.1:{services.ports.seaweed + 2}"
+    stack = stack_certificates(services)
+    http, _ = seaweed_ports(services)
+    master = f"https://127.0.0.1:{http['master']}"
+    filer = f"https://127.0.0.1:{http['filer']}"
     bucket = f"/buckets/{services.settings.s3_bucket}/"
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(verify=tls_context(stack, stack, "http/1.1"), timeout=10) as client:
         assert client.get(f"{filer}{bucket}").status_code == 401, "list the bucket"
         assert client.put(f"{filer}{bucket}planted.txt", content=b"x").status_code == 401
         assert client.delete(f"{filer}{bucket}", params={"recursive": "true"}).status_code == 401
 
-        # A file id the volume server knows, from the master (which hands one to anyone).
+        # A file id the volume server knows, from the master (which hands one to any holder of
+        # the certificate).
         assigned = client.get(f"{master}/dir/assign").json()
-        blob = f"http://{assigned['url']}/{assigned['fid']}"
+        blob = f"https://{assigned['url']}/{assigned['fid']}"
         assert client.post(blob, files={"file": b"x"}).status_code == 401, "write a blob"
         assert client.get(blob).status_code == 401, "read a blob"
         assert client.delete(blob).status_code == 401, "delete a blob"

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from reelay_stack.errors import StackError
 from reelay_stack.ports import port_answers, port_is_free
+from reelay_stack.seaweed_tls import ensure_certificates
 from reelay_stack.secrets import write_private
 
 if TYPE_CHECKING:
@@ -221,6 +222,8 @@ class EmbeddedSeaweedFS:
     The S3 identity file makes the gateway enforce signatures; without it SeaweedFS accepts
     anonymous writes. The JWT signing key makes the volume and filer HTTP ports refuse requests
     that the master or the S3 gateway did not sign; any local user could reach them otherwise.
+    Master, volume and filer (HTTP and gRPC) and the gateway's gRPC take only clients with the
+    certificate made for this data dir (seaweed_tls).
     """
 
     def __init__(
@@ -274,10 +277,11 @@ class EmbeddedSeaweedFS:
 
     def security_env(self) -> dict[str, str]:
         # SeaweedFS reads security.toml's keys from these variables too; no file to protect.
-        return {
+        jwt_keys = {
             f"WEED_JWT_{name}_KEY": self.signing_key
             for name in ("SIGNING", "SIGNING_READ", "FILER_SIGNING", "FILER_SIGNING_READ")
         }
+        return {**jwt_keys, **ensure_certificates(self.data_dir / "tls").weed_env()}
 
     def start(self) -> None:
         for name, port in [("S3", self.s3_port), *self.ports.items()]:
