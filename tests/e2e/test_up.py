@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
@@ -10,11 +12,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+from reelay_core.settings import Settings
+from reelay_core.storage import Storage
 from reelay_stack.ports import free_port
 
 REELAY = str(Path(sys.executable).parent / "reelay")
@@ -151,40 +156,103 @@ def stop_up(proc: subprocess.Popen[str], sig: int) -> str:
     return output
 
 
+@dataclass
+class RunningUp:
+    pid: int
+    output: list[str] = field(default_factory=list)  # receives its output once it stopped
+
+
 @contextmanager
-def running_up(command: list[str], base_url: str, stop_with: int) -> Iterator[list[str]]:
-    """`reelay up`, ready; stopped by signal on exit. Yields a list that receives its output,
-    and a failure inside the block carries that output (the API's traceback, say)."""
+def running_up(command: list[str], base_url: str, stop_with: int) -> Iterator[RunningUp]:
+    """`reelay up`, ready; stopped by signal on exit. A failure inside the block carries its
+    output (the API's traceback, say)."""
     proc = start_up(command)
-    output: list[str] = []
+    up = RunningUp(proc.pid)
     try:
         wait_ready(base_url, proc)
-        yield output
+        yield up
     except BaseException as exc:
         send_stop(proc, stop_with)
         logs, _ = proc.communicate(timeout=90)
         raise AssertionError(f"{exc}\n--- reelay up printed ---\n{logs}") from exc
-    output.append(stop_up(proc, stop_with))
+    up.output.append(stop_up(proc, stop_with))
 
 
-def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(data_dir: Path) -> None:
+def stack_storage(data_dir: Path, command: list[str]) -> Storage:
+    """The S3 gateway of the `reelay up` that `command` runs, as its own processes reach it."""
+    keys = json.loads((data_dir / "secrets.json").read_text())
+    s3_port = command[command.index("--s3-port") + 1]
+    return Storage(
+        Settings(
+            s3_endpoint_url=f"http://127.0.0.1:{s3_port}",
+            s3_access_key=keys["s3_access_key"],
+            s3_secret_key=keys["s3_secret_key"],
+        )
+    )
+
+
+async def put_objects(storage: Storage, objects: dict[str, bytes], staging: Path) -> None:
+    async with storage:
+        for key, body in objects.items():
+            (staging / "object").write_bytes(body)
+            await storage.upload_file(staging / "object", key, content_type="video/mp4")
+
+
+async def get_objects(storage: Storage, keys: list[str]) -> dict[str, bytes]:
+    async with storage:
+        return {key: await storage.get_bytes(key) for key in keys}
+
+
+def kill_holder_of_lock(data_dir: Path) -> None:
+    """Leave the data dir's lock file as a `reelay up` killed with SIGKILL leaves it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from pathlib import Path\n"
+         "from reelay_stack.lock import DataDirLock\n"
+         "DataDirLock(Path(sys.argv[1])).acquire()\n"
+         "print('locked', flush=True)\n"
+         "time.sleep(600)\n",
+         str(data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+    holder.kill()
+    holder.wait(timeout=10)
+
+
+def test_up_serves_stops_cleanly_and_keeps_users_and_objects_across_restarts(
+    data_dir: Path, tmp_path: Path
+) -> None:
     api_port = free_port()
     command = up_command(data_dir, api_port)  # the same ports every time, as a user would
     base_url = f"http://127.0.0.1:{api_port}"
     credentials = {"email": "first@example.com", "password": "long enough"}
+    # Written just before the first stop: nothing but the stop stands between them and disk.
+    objects = {f"restart-test/{n}": os.urandom(300_000 + n) for n in range(3)}
+    kill_holder_of_lock(data_dir)  # a lock left by a killed run must not stop this one
 
-    with running_up(command, base_url, signal.SIGINT) as output:
+    with running_up(command, base_url, signal.SIGINT) as up:
         assert httpx.post(f"{base_url}/auth/register", json=credentials).status_code == 201
         assert httpx.get(f"{base_url}/schema/openapi.json").status_code == 200
-    assert "reelay is up" in output[0] and f"{base_url}/schema" in output[0]
-    assert "lost Redis" not in output[0], "Valkey outlives the API and worker it serves"
-    assert "GET /schema/openapi.json" not in output[0], "no line per request without --access-log"
-    assert "recording health" not in output[0]
+        second = run_to_exit(up_command(data_dir, free_port()))
+        asyncio.run(put_objects(stack_storage(data_dir, command), objects, tmp_path))
+    output = up.output[0]
+    assert second.returncode == 1
+    assert error_line(second) == (
+        f"error: data directory {data_dir.resolve()} is in use by another reelay up "
+        f"(pid {up.pid}); stop it, or choose another directory with --data-dir"
+    )
+    assert "reelay is up" in output and f"{base_url}/schema" in output
+    assert "lost Redis" not in output, "Valkey outlives the API and worker it serves"
+    assert "GET /schema/openapi.json" not in output, "no line per request without --access-log"
+    assert "recording health" not in output
     assert processes_using(data_dir) == [], "Ctrl-C leaves no process behind"
 
     # Then stopped as a closed terminal and as a service manager stop it.
     for stop_with in (signal.SIGHUP, signal.SIGTERM):
-        with running_up(command, base_url, stop_with) as output:
+        with running_up(command, base_url, stop_with) as up:
             token = httpx.post(f"{base_url}/auth/token", json=credentials)
             assert token.status_code == 200, "the user registered before the restart can log in"
             me = httpx.get(
@@ -192,5 +260,7 @@ def test_up_serves_stops_cleanly_and_keeps_users_across_restarts(data_dir: Path)
                 headers={"Authorization": f"Bearer {token.json()['access_token']}"},
             )
             assert me.json()["email"] == credentials["email"]
-        assert "lost Redis" not in output[0], stop_with
+            storage = stack_storage(data_dir, command)
+            assert asyncio.run(get_objects(storage, list(objects))) == objects, stop_with
+        assert "lost Redis" not in up.output[0], stop_with
         assert processes_using(data_dir) == [], stop_with

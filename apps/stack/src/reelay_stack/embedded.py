@@ -51,28 +51,34 @@ class EmbeddedServices:
         if not self.base.jwt_secret:
             overrides["jwt_secret"] = keys.jwt_secret
 
-        with private_files():
-            self._start_servers(data_dir, keys, overrides)
+        servers = self._embedded_servers(data_dir, keys)
+        # Side by side: SeaweedFS alone takes seconds to answer. Leaving the block waits for
+        # every start, so that stop() finds all that did start when one of them failed.
+        with private_files(), ThreadPoolExecutor(max_workers=max(1, len(servers))) as pool:
+            urls = list(pool.map(self._start, servers.values()))
+        overrides.update(zip(servers, urls, strict=True))
+        if "s3_endpoint_url" in servers:
+            overrides["s3_access_key"] = keys.s3_access_key
+            overrides["s3_secret_key"] = keys.s3_secret_key
         self.settings = self.base.model_copy(update=overrides)
         asyncio.run(ensure_bucket(self.settings))
         migrate.upgrade(str(self.settings.database_url))
         return self.settings
 
-    def _start_servers(
-        self, data_dir: Path, keys: secrets.StackSecrets, overrides: dict[str, object]
-    ) -> None:
+    def _embedded_servers(self, data_dir: Path, keys: secrets.StackSecrets) -> dict[str, Server]:
+        """The servers to start, by the setting their URL goes to: those the settings lack."""
+        servers: dict[str, Server] = {}
         if not self.base.database_url:
-            overrides["database_url"] = self._start(EmbeddedPostgres(data_dir / "postgres"))
+            servers["database_url"] = EmbeddedPostgres(data_dir / "postgres")
         if not self.base.redis_url:
-            valkey = EmbeddedValkey(
+            servers["redis_url"] = EmbeddedValkey(
                 data_dir / "valkey",
                 self.ports.redis,
                 password=keys.redis_password,
                 persist=self.persist,
             )
-            overrides["redis_url"] = self._start(valkey)
         if not self.base.s3_endpoint_url:
-            seaweed = EmbeddedSeaweedFS(
+            servers["s3_endpoint_url"] = EmbeddedSeaweedFS(
                 data_dir / "seaweedfs",
                 s3_port=self.ports.s3,
                 base_port=self.ports.seaweed,
@@ -80,9 +86,7 @@ class EmbeddedServices:
                 secret_key=keys.s3_secret_key,
                 signing_key=keys.seaweed_signing_key,
             )
-            overrides["s3_endpoint_url"] = self._start(seaweed)
-            overrides["s3_access_key"] = keys.s3_access_key
-            overrides["s3_secret_key"] = keys.s3_secret_key
+        return servers
 
     def _start(self, server: Server) -> str:
         server.start()
@@ -90,8 +94,7 @@ class EmbeddedServices:
         return server.url
 
     def stop(self) -> None:
-        # The servers do not depend on one another once the apps are gone; SeaweedFS alone
-        # takes ~15 s to stop, so stop them side by side.
+        # The servers do not depend on one another once the apps are gone.
         with ThreadPoolExecutor(max_workers=max(1, len(self.started))) as pool:
             list(pool.map(lambda server: server.stop(), reversed(self.started)))
         self.started.clear()

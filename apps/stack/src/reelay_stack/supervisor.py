@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.text import Text
 
 from reelay_stack.children import ChildProcess
-from reelay_stack.embedded import EmbeddedServices, app_env
+from reelay_stack.embedded import EmbeddedServices, app_env, ensure_writable
 from reelay_stack.errors import StackError
+from reelay_stack.lock import DataDirLock
 from reelay_stack.ports import Ports, port_is_free
 
 # soft_wrap: an error stays one line whatever the terminal width.
@@ -67,7 +68,12 @@ def run_up(settings: Settings, ports: Ports) -> int:
 
     services = EmbeddedServices(settings, ports)
     children: list[ChildProcess] = []
+    lock = DataDirLock(settings.data_dir.resolve())
     try:
+        # Before the port checks: a second `reelay up` on the same ports would otherwise be
+        # told that a port is in use, not which process uses its data.
+        ensure_writable(lock.path.parent)
+        lock.acquire()
         check_preconditions(settings)
         console.print(
             Text.assemble(("reelay", "bold"), f" starting in {settings.data_dir.resolve()}")
@@ -95,6 +101,7 @@ def run_up(settings: Settings, ports: Ports) -> int:
                 child.stop()
             services.stop()
             console.print("stopped")
+        lock.release()
 
 
 def check_preconditions(settings: Settings) -> None:
