@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -35,6 +36,7 @@ import psutil
 from botocore.exceptions import ClientError
 from reelay_core.db import models as m
 from reelay_core.media import keys
+from reelay_core.media.command import MASTER_PLAYLIST
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from reelay_stack.children import ChildProcess
@@ -239,9 +241,9 @@ async def follow(base_url: str, auth: dict[str, str], item: Item, deadline: floa
     """Follow the item's events to its end, resuming after the last id heard on every break."""
     async with httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10, read=60)) as api:
         while not item.done and now() < deadline:
-            headers = dict(auth)
-            if item.events:
-                headers["Last-Event-ID"] = str(item.events[-1].id)
+            # From the first event on: the client may connect after the item has started.
+            last = item.events[-1].id if item.events else 0
+            headers = {**auth, "Last-Event-ID": str(last)}
             try:
                 async with api.stream("GET", f"/videos/{item.id}/events", headers=headers) as r:
                     if r.status_code == 200:
@@ -345,8 +347,10 @@ async def stored_state(settings: Settings, ids: list[str]) -> dict[str, m.Media]
 
 async def expected_keys(storage: Storage, media: Any) -> set[str]:
     """The source, every output, and every segment its playlists name."""
-    wanted = {media.source_key, *(o["key"] for o in media.outputs)}
-    pending = [k for k in wanted if k.endswith(".m3u8")]
+    # The master playlist is served by the API, not listed among the outputs.
+    master = f"{media.output_prefix}hls/{MASTER_PLAYLIST}"
+    wanted = {media.source_key, master, *(o["key"] for o in media.outputs)}
+    pending = [k for k in wanted if k.endswith(".m3u8") and k != master]
     while pending:
         playlist = pending.pop()
         folder = playlist.rsplit("/", 1)[0]
@@ -371,8 +375,13 @@ def check_events(item: Item) -> list[str]:
 
 
 def requeues(item: Item) -> list[Heard]:
+    """`queued` after `processing`: the attempt ended and the next one was queued."""
     statuses = [h for h in item.events if h.event == "status"]
-    return [h for h in statuses[1:] if h.data.get("status") == "queued"]
+    return [
+        h
+        for before, h in itertools.pairwise(statuses)
+        if before.data.get("status") == "processing" and h.data.get("status") == "queued"
+    ]
 
 
 def cause(heard: Heard, faults: list[Fault]) -> str:
@@ -404,7 +413,7 @@ async def chaos(stack: Stack, args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     sizes = [(320, 240), (480, 270), (640, 360)]
     clips = [
-        make_video(stack.run_dir, *rng.choice(sizes), rng.randint(2, 12))
+        make_video(stack.run_dir, *rng.choice(sizes), rng.randint(*args.seconds))
         for _ in range(args.videos)
     ]
     deadline = now() + args.deadline
@@ -515,6 +524,9 @@ async def soak(stack: Stack, args: argparse.Namespace) -> int:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--videos", type=int, default=20)
+    parser.add_argument(
+        "--seconds", type=int, nargs=2, default=(2, 12), help="shortest and longest video"
+    )
     parser.add_argument("--kills", type=int, default=8, help="worker SIGKILLs")
     parser.add_argument("--each", type=int, default=1, help="faults of each service kind")
     parser.add_argument("--every", type=float, default=4.0, help="seconds between faults")
@@ -528,12 +540,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def run(args: argparse.Namespace) -> int:
-    random.seed(args.seed)
+def new_stack(max_attempts: int) -> Stack:
     run_dir = Path(tempfile.mkdtemp(prefix="reelay-chaos-"))
     run_dir.chmod(0o711)  # as root, PostgreSQL runs as a user of its own that must pass through
+    return Stack(run_dir, workers=2, max_attempts=max_attempts)
+
+
+async def run(args: argparse.Namespace) -> int:
+    random.seed(args.seed)
     # The servers' start runs an event loop of its own: not in ours.
-    stack = await asyncio.to_thread(Stack, run_dir, workers=2, max_attempts=args.max_attempts)
+    stack = await asyncio.to_thread(new_stack, args.max_attempts)
     supervisor = asyncio.create_task(stack.supervise())
     try:
         await asyncio.to_thread(stack.start_apps)

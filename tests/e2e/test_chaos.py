@@ -19,7 +19,8 @@ CHAOS = Path(__file__).parents[2] / "bench" / "chaos.py"
 
 def test_a_short_chaos_run_loses_nothing() -> None:
     run = subprocess.run(
-        [sys.executable, str(CHAOS), "--videos", "4", "--kills", "2", "--every", "3"],
+        # Videos long enough that every fault lands while they are being processed.
+        [sys.executable, str(CHAOS), *"--videos 4 --seconds 20 40 --kills 2 --every 2".split()],
         capture_output=True,
         text=True,
         timeout=900,  # only stops a hung run; the script's own deadline comes first
