@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 
 from reelay_stack.servers import stop_process_group
 
@@ -18,13 +19,22 @@ def print_line(name: str, line: str) -> None:
 
 
 class ChildProcess:
+    """A child; `held`: one run through reelay_stack.held, which waits for `release()`."""
+
     def __init__(
-        self, name: str, argv: Sequence[str], env: dict[str, str], sink: LineSink = print_line
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: dict[str, str],
+        sink: LineSink = print_line,
+        *,
+        held: bool = False,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = env
         self.sink = sink
+        self.held = held
         self.process: subprocess.Popen[bytes] | None = None
         self._pump: threading.Thread | None = None
 
@@ -32,7 +42,7 @@ class ChildProcess:
         self.process = subprocess.Popen(
             self.argv,
             env=self.env,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if self.held else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             # Own process group: Ctrl-C reaches only us, and we stop children in order.
@@ -40,6 +50,13 @@ class ChildProcess:
         )
         self._pump = threading.Thread(target=self._pump_lines, daemon=True)
         self._pump.start()
+
+    def release(self) -> None:
+        assert self.process is not None and self.process.stdin is not None, "not held"
+        # Broken pipe: it exited while loading, which the caller learns from exited().
+        with suppress(BrokenPipeError):
+            self.process.stdin.write(b"start\n")
+            self.process.stdin.close()
 
     def _pump_lines(self) -> None:
         assert self.process is not None and self.process.stdout is not None

@@ -8,15 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from reelay_core.db import migrate
 from reelay_core.settings import Settings
-from reelay_core.storage import Storage
 
 from reelay_stack import secrets
 from reelay_stack.errors import StackError
@@ -41,8 +39,11 @@ class EmbeddedServices:
         self.persist = persist
         self.started: list[Server] = []
         self.settings = settings
+        self._servers: dict[str, Server] | None = None
 
-    def start(self) -> Settings:
+    def resolve(self) -> Settings:
+        """The settings that point at the servers, before any has started: ports, data dir and
+        secrets fix their URLs."""
         data_dir = self.base.data_dir.resolve()
         ensure_writable(data_dir)
         make_private(data_dir, embedded_postgres=not self.base.database_url)
@@ -50,19 +51,32 @@ class EmbeddedServices:
         overrides: dict[str, object] = {"data_dir": data_dir}
         if not self.base.jwt_secret:
             overrides["jwt_secret"] = keys.jwt_secret
-
-        servers = self._embedded_servers(data_dir, keys)
-        # Side by side: SeaweedFS alone takes seconds to answer. Leaving the block waits for
-        # every start, so that stop() finds all that did start when one of them failed.
-        with private_files(), ThreadPoolExecutor(max_workers=max(1, len(servers))) as pool:
-            urls = list(pool.map(self._start, servers.values()))
-        overrides.update(zip(servers, urls, strict=True))
-        if "s3_endpoint_url" in servers:
+        self._servers = self._embedded_servers(data_dir, keys)
+        overrides.update({name: server.url for name, server in self._servers.items()})
+        if "s3_endpoint_url" in self._servers:
             overrides["s3_access_key"] = keys.s3_access_key
             overrides["s3_secret_key"] = keys.s3_secret_key
         self.settings = self.base.model_copy(update=overrides)
-        asyncio.run(ensure_bucket(self.settings))
-        migrate.upgrade(str(self.settings.database_url))
+        return self.settings
+
+    def start(self) -> Settings:
+        """Start the servers, make the bucket and migrate the schema; the settings."""
+        if self._servers is None:
+            self.resolve()
+        servers = self._servers or {}
+        settings = self.settings
+        steps = [
+            (servers.get("database_url"), lambda: migrate_schema(settings)),
+            (servers.get("redis_url"), None),
+            (servers.get("s3_endpoint_url"), lambda: asyncio.run(ensure_bucket(settings))),
+        ]
+        # Side by side: SeaweedFS alone takes seconds to answer, in which the schema is
+        # migrated. Leaving the block waits for every step, so that stop() finds all servers
+        # that did start when one step failed.
+        with private_files(), ThreadPoolExecutor(max_workers=len(steps)) as pool:
+            outcomes = [pool.submit(self._start, server, then) for server, then in steps]
+        for outcome in outcomes:
+            outcome.result()
         return self.settings
 
     def _embedded_servers(self, data_dir: Path, keys: secrets.StackSecrets) -> dict[str, Server]:
@@ -88,10 +102,12 @@ class EmbeddedServices:
             )
         return servers
 
-    def _start(self, server: Server) -> str:
-        server.start()
-        self.started.append(server)
-        return server.url
+    def _start(self, server: Server | None, then: Callable[[], None] | None) -> None:
+        if server is not None:
+            server.start()
+            self.started.append(server)
+        if then is not None:
+            then()
 
     def stop(self) -> None:
         # The servers do not depend on one another once the apps are gone.
@@ -100,9 +116,21 @@ class EmbeddedServices:
         self.started.clear()
 
 
+# Imported where used: aioboto3 and alembic take seconds to import on a busy machine, which
+# `reelay up` spends while the servers start rather than before it says anything.
+
+
 async def ensure_bucket(settings: Settings) -> None:
+    from reelay_core.storage import Storage
+
     async with Storage(settings) as storage:
         await storage.ensure_bucket()
+
+
+def migrate_schema(settings: Settings) -> None:
+    from reelay_core.db import migrate
+
+    migrate.upgrade(str(settings.database_url))
 
 
 def ensure_writable(data_dir: Path) -> None:

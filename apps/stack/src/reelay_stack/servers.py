@@ -106,7 +106,6 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        assert self._started, "not started"
         return f"postgresql+asyncpg://postgres@/postgres?host={self.data_dir}"
 
     def stop(self) -> None:

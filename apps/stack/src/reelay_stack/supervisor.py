@@ -28,16 +28,22 @@ def app_processes(settings: Settings) -> list[ChildProcess]:
     if sys.stdout.isatty():
         # The children write to our pipes, not to the terminal their lines end up on.
         env["FORCE_COLOR"] = "1"
+    # Held until the servers answer (held.py); uvicorn imports the app only once it runs.
     return [
-        ChildProcess("api", [sys.executable, "-m", "reelay_api"], env),
+        ChildProcess("api", held_argv("reelay_api", "reelay_api.app"), env, held=True),
         # Ctrl-C is a person waiting at a terminal: running jobs are handed back at once
         # (costing no attempt) instead of being given a production worker's drain window.
         ChildProcess(
             "worker",
-            [sys.executable, "-m", "reelay_worker"],
+            held_argv("reelay_worker"),
             {**env, "REELAY_WORKER_DRAIN_SECONDS": "0"},
+            held=True,
         ),
     ]
+
+
+def held_argv(package: str, *modules: str) -> list[str]:
+    return [sys.executable, "-m", "reelay_stack.held", package, *modules]
 
 
 def wait_ready(url: str, timeout: float, children: list[ChildProcess]) -> None:
@@ -78,10 +84,12 @@ def run_up(settings: Settings, ports: Ports) -> int:
         console.print(
             Text.assemble(("reelay", "bold"), f" starting in {settings.data_dir.resolve()}")
         )
-        resolved = services.start()
-        children = app_processes(resolved)
+        children = app_processes(services.resolve())
         for child in children:
             child.start()
+        resolved = services.start()
+        for child in children:
+            child.release()
         wait_ready(f"{resolved.api_base_url}/readyz", timeout=60, children=children)
         print_urls(resolved)
         while not stop_requested.wait(0.5):
