@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +33,7 @@ from reelay_worker.pipeline.errors import (
 from reelay_worker.pipeline.image import process_image
 from reelay_worker.pipeline.video import process_video
 from reelay_worker.resources import WorkerResources
+from reelay_worker.workdirs import Workdir
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +71,8 @@ async def transcode(
         media = await attempt.claim()
         if media is None:
             return "not ours: canceled, deleted or superseded"
-        try:  # In the worker's TMPDIR; tests look for this prefix.
-            workdir = Path(tempfile.mkdtemp(prefix=f"reelay-{media_id}-"))
+        try:
+            workdir = Workdir.create(media_id)
         except OSError as exc:  # full or missing temp dir: this worker cannot run it, another may
             await attempt.retry_later(describe(exc))
             return f"retrying: {describe(exc)}"
@@ -82,7 +81,7 @@ async def transcode(
         assert job is not None  # arq runs every job in a task of its own
         lease = asyncio.create_task(attempt.keep_lease(job))
         try:
-            outcome = await run_pipeline(attempt, media, workdir)
+            outcome = await run_pipeline(attempt, media, workdir.path)
             log.info("media %s attempt %s: %s", media_id, attempt_number, outcome)
             return outcome
         except asyncio.CancelledError:
@@ -111,7 +110,7 @@ async def transcode(
             raise
         finally:
             lease.cancel()
-            shutil.rmtree(workdir, ignore_errors=True)
+            workdir.remove()
 
 
 async def run_pipeline(attempt: Attempt, media: m.Media, workdir: Path) -> str:
