@@ -447,6 +447,7 @@ async def chaos(stack: Stack, args: argparse.Namespace) -> int:
                         f"missing {sorted(wanted - listed)}"
                     )
     retried_by: dict[str, int] = {}
+    handbacks = sum(stored[item.id].handbacks for item in items)
     for item in items:
         problems += check_events(item)
         again = requeues(item)
@@ -461,6 +462,8 @@ async def chaos(stack: Stack, args: argparse.Namespace) -> int:
     dirs, ffmpegs = leftovers(stack)
     if ffmpegs:
         problems.append(f"FFmpeg processes left: {ffmpegs}")
+    if dirs:  # a restarted worker removes what a killed one left
+        problems.append(f"temp dirs left: {dirs}")
 
     print(f"\nchaos run: {len(items)} videos, {sum(i.seconds for i in items):.0f} s of video, "
           f"2 workers, {elapsed:.0f} s")  # fmt: skip
@@ -477,7 +480,8 @@ async def chaos(stack: Stack, args: argparse.Namespace) -> int:
     print(f"requeues (attempts beyond the first) by the fault before them: {retried_by or 0}")
     print(f"SSE reconnects: {sum(i.reconnects for i in items)}; "
           f"events heard: {sum(len(i.events) for i in items)}")  # fmt: skip
-    print(f"temp dirs left: {len(dirs)} (SIGKILLed workers cannot remove theirs) {dirs}")
+    print(f"of those, handed back by a stopping worker (not counted as attempts): {handbacks}")
+    print(f"temp dirs left: {len(dirs)}")
     print(f"FFmpeg processes left: {len(ffmpegs)}")
     for problem in problems:
         print(f"FAILED: {problem}")
