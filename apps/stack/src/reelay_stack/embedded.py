@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from importlib import import_module
 from pathlib import Path
 from typing import Protocol
 
@@ -69,6 +70,8 @@ class EmbeddedServices:
             (servers.get("database_url"), lambda: migrate_schema(settings)),
             (servers.get("redis_url"), None),
             (servers.get("s3_endpoint_url"), lambda: asyncio.run(ensure_bucket(settings))),
+            # The S3 client's import (a second or more) while SeaweedFS starts, not after.
+            (None, lambda: import_module("reelay_core.storage")),
         ]
         # Side by side: SeaweedFS alone takes seconds to answer, in which the schema is
         # migrated. Leaving the block waits for every step, so that stop() finds all servers
@@ -102,7 +105,7 @@ class EmbeddedServices:
             )
         return servers
 
-    def _start(self, server: Server | None, then: Callable[[], None] | None) -> None:
+    def _start(self, server: Server | None, then: Callable[[], object] | None) -> None:
         if server is not None:
             server.start()
             self.started.append(server)
