@@ -187,6 +187,14 @@ def test_resolution_limit(probe, video, width, height, ok):
         assert rejected(data).code == "resolution_too_large"
 
 
+def test_resolution_limit_is_the_operators(probe, video):
+    """REELAY_MAX_VIDEO_PIXELS / _SIDE: a deployment may accept no more than 1080p."""
+    data = probe(streams=[video(width=2560, height=1440)])
+    refusal = rejected(data, max_pixels=1920 * 1080, max_side=1920)
+    assert refusal.code == "resolution_too_large" and "2,073,600 pixels" in refusal.message
+    assert parse_probe(probe(streams=[video(width=1920, height=1080)]), max_pixels=1920 * 1080)
+
+
 @pytest.mark.parametrize(
     ("avg", "r", "expected"),
     [

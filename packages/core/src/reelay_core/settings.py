@@ -136,6 +136,10 @@ class Settings(BaseSettings):
     )
     hls_segment_seconds: int = Field(6, description="HLS segment length.")
     max_duration_seconds: float = Field(4 * 3600, description="Longest accepted video.")
+    max_video_pixels: int = Field(
+        7680 * 4320, description="Largest accepted video frame, in pixels (default 8K UHD)."
+    )
+    max_video_side: int = Field(8192, description="Longest accepted video side, in pixels.")
 
     # Resource bounds (security): what one upload or one job may cost the API or a worker.
     upload_idle_timeout_seconds: float = Field(

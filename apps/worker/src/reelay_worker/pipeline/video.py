@@ -37,6 +37,8 @@ async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list
     info = parse_probe(
         await run_ffprobe(res.ffprobe, str(source), memory_limit=memory_limit(settings)),
         max_duration=settings.max_duration_seconds,
+        max_pixels=settings.max_video_pixels,
+        max_side=settings.max_video_side,
     )
     await attempt.save_source(info.as_dict())
     ladder = choose_ladder(info.width, info.height, tuple(settings.ladder_heights))

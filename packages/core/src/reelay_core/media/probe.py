@@ -232,7 +232,8 @@ def parse_probe(
         if w * h > max_pixels or max(w, h) > max_side:
             raise MediaRejected(
                 "resolution_too_large",
-                f"The video is {width}x{height}; the largest accepted is 8K (7680x4320).",
+                f"The video is {width}x{height}; the largest accepted has {max_pixels:,} pixels "
+                f"and sides up to {max_side}.",
             )
 
     # The first audio track is the one transcoded (`-map 0:a:0`).
