@@ -6,7 +6,7 @@ injected, then checks that nothing was lost, doubled or left behind.
     uv run python bench/chaos.py --soak           # 200 short jobs; RSS and fds at start and end
 
 Faults: SIGKILL of a random worker (the run's own supervisor restarts it), restarts of Valkey,
-PostgreSQL and SeaweedFS, and a SIGTERM stop and start of the app tier (API and workers). One SSE
+PostgreSQL and SeaweedFS, a SIGTERM stop and start of the app tier (API and workers), and once of the whole stack. One SSE
 client per item follows it through all of this, resuming with Last-Event-ID. Exit status 1 when
 a check fails.
 """
@@ -48,7 +48,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 TERMINAL = {"completed", "failed", "canceled"}
-SERVICE_FAULTS = ("valkey", "postgres", "app_stop", "seaweed")  # quick ones first
+# Quick ones first; the last stops the whole stack (apps, then every server) and starts it again.
+SERVICE_FAULTS = ("valkey", "postgres", "app_stop", "seaweed", "stack_stop")
 
 
 def now() -> float:
@@ -151,6 +152,14 @@ class Stack:
         server = self.server(name)
         server.stop()
         server.start()
+
+    def restart_everything(self) -> None:
+        """What an operator's stop and start of the whole stack does: SIGTERM to the apps,
+        the servers stopped, then all started again on the same data."""
+        self.stop_apps()
+        self.services.stop()
+        self.services.start()
+        self.start_apps()
 
     def app_pids(self) -> dict[str, int]:
         pids = {"api": self.api.pid}
@@ -291,6 +300,8 @@ async def inject(stack: Stack, kind: str, items: list[Item]) -> Fault:
     elif kind == "app_stop":
         await asyncio.to_thread(stack.stop_apps)
         await asyncio.to_thread(stack.start_apps)
+    elif kind == "stack_stop":
+        await asyncio.to_thread(stack.restart_everything)
     else:
         await asyncio.to_thread(stack.restart_server, kind)
     return Fault(kind, started, now(), in_flight)
