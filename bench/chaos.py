@@ -6,9 +6,9 @@ injected, then checks that nothing was lost, doubled or left behind.
     uv run python bench/chaos.py --soak           # 200 short jobs; RSS and fds at start and end
 
 Faults: SIGKILL of a random worker (the run's own supervisor restarts it), restarts of Valkey,
-PostgreSQL and SeaweedFS, a SIGTERM stop and start of the app tier (API and workers), and once of the whole stack. One SSE
-client per item follows it through all of this, resuming with Last-Event-ID. Exit status 1 when
-a check fails.
+PostgreSQL and SeaweedFS, a SIGTERM stop and start of the app tier (API and workers), and one
+of the whole stack. One SSE client per item follows it through all of this, resuming with
+Last-Event-ID. Exit status 1 when a check fails.
 """
 
 from __future__ import annotations
