@@ -13,6 +13,7 @@ import ssl
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,7 +31,7 @@ from reelay_stack.seaweed_tls import Certificates, ensure_certificates
 from tests.support.data_dirs import reachable_data_dir
 from tests.support.docker_stack import docker_requested
 from tests.support.processes import AppProcesses
-from tests.support.waits import job_finished
+from tests.support.waits import job_finished, until_sync
 
 pytestmark = pytest.mark.skipif(docker_requested(), reason="about the embedded stack")
 
@@ -158,6 +159,17 @@ def test_seaweedfs_grpc_ports_take_only_the_stacks_certificate(
         assert grpc_answers(port, tls_context(stack, stack, "h2")), f"{name} with the stack's"
 
 
+def assign(client: httpx.Client, master: str) -> dict[str, Any]:
+    """A file id from the master, once its volume server has registered (it may not have, just
+    after the stack started: "No writable volumes")."""
+
+    def assigned() -> dict[str, Any] | None:
+        answer: dict[str, Any] = client.get(f"{master}/dir/assign").json()
+        return answer if "fid" in answer else None
+
+    return until_sync(assigned, what="the master hands out a file id")
+
+
 def test_seaweedfs_http_ports_take_only_the_stacks_certificate(
     own_stack: tuple[EmbeddedServices, dict[Path, os.stat_result]], tmp_path: Path
 ) -> None:
@@ -186,7 +198,7 @@ def test_seaweedfs_http_ports_take_only_the_stacks_certificate(
                     tls.request(method, f"https://{address}")
 
     with httpx.Client(verify=tls_context(stack, stack, "http/1.1"), timeout=10) as admitted:
-        assert "fid" in admitted.get(f"https://{master}/dir/assign").json()
+        assert "fid" in assign(admitted, f"https://{master}")
 
 
 def test_seaweedfs_volume_and_filer_want_a_jwt_even_with_the_certificate(
@@ -205,7 +217,7 @@ def test_seaweedfs_volume_and_filer_want_a_jwt_even_with_the_certificate(
 
         # A file id the volume server knows, from the master (which hands one to any holder of
         # the certificate).
-        assigned = client.get(f"{master}/dir/assign").json()
+        assigned = assign(client, master)
         blob = f"https://{assigned['url']}/{assigned['fid']}"
         assert client.post(blob, files={"file": b"x"}).status_code == 401, "write a blob"
         assert client.get(blob).status_code == 401, "read a blob"

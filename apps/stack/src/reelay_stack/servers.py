@@ -14,6 +14,7 @@ import pwd
 import shlex
 import shutil
 import signal
+import ssl
 import stat
 import subprocess
 import sys
@@ -325,7 +326,7 @@ class EmbeddedSeaweedFS:
                     f"SeaweedFS exited with code {self._process.returncode}; "
                     f"see {self.data_dir / 'weed.log'}"
                 )
-            if port_answers(self.s3_port) and self._s3_answers():
+            if port_answers(self.s3_port) and self._s3_answers() and self._volume_writable():
                 return
             time.sleep(0.3)
         self.stop()
@@ -340,6 +341,19 @@ class EmbeddedSeaweedFS:
         except OSError:
             return False
         return True
+
+    def _volume_writable(self) -> bool:
+        # S3 answers before the volume server has registered with the master; an upload then
+        # fails with "No writable volumes". A file id from the master means writes can land.
+        certificates = ensure_certificates(self.data_dir / "tls")
+        context = ssl.create_default_context(cafile=certificates.ca)
+        context.load_cert_chain(certificates.cert, certificates.key)
+        address = f"https://127.0.0.1:{self.ports['master']}/dir/assign"
+        try:
+            with urllib.request.urlopen(address, timeout=2, context=context) as answer:
+                return "fid" in json.loads(answer.read())
+        except (OSError, ValueError):
+            return False
 
     def stop(self) -> None:
         """Kill the server, then flush what it wrote to disk, as its own clean stop would.
