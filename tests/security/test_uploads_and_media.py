@@ -16,21 +16,18 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 import pytest
-from arq import func
-from arq.worker import Worker
-from reelay_core import jobs
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
 from reelay_core.effects import unit_of_work
 from reelay_core.media import keys, transitions
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
-from reelay_worker.jobs.tasks import transcode
-from reelay_worker.resources import WorkerResources, open_resources
+from reelay_worker.resources import WorkerResources
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.api_server import serve_app
+from tests.support.burst import private_queue_resources, run_jobs
 from tests.support.client import Account, assert_problem, register
 from tests.support.factories import post_form, upload_and_complete
 from tests.support.media import MediaFactory
@@ -250,15 +247,8 @@ async def media_row_etag(settings: Settings, media_id: str) -> str | None:
 
 @pytest.fixture
 async def side_res(stack_settings: Settings, clean_state: None) -> AsyncIterator[WorkerResources]:
-    """Worker resources on a queue of its own, so the session's worker never takes its jobs."""
-    queue = f"test:security:{secrets.token_hex(4)}"
-    redis = await jobs.connect(str(stack_settings.redis_url), queue_name=queue)
-    try:
-        async with open_resources(stack_settings, redis) as opened:
-            yield opened
-    finally:
-        await redis.delete(queue)
-        await redis.aclose()
+    async with private_queue_resources(stack_settings, "security") as opened:
+        yield opened
 
 
 async def test_a_source_replaced_after_complete_is_not_transcoded(
@@ -278,16 +268,7 @@ async def test_a_source_replaced_after_complete_is_not_transcoded(
     other = media_factory.video(seconds=1, fps=10, width=160, height=120)
     await res.storage.upload_file(other, media.source_key, content_type="video/mp4")
 
-    await Worker(
-        functions=[func(transcode, name=jobs.TRANSCODE, max_tries=1, timeout=120)],
-        redis_pool=res.redis,
-        queue_name=res.redis.default_queue_name,
-        burst=True,
-        poll_delay=0.05,
-        handle_signals=False,
-        ctx={"res": res},
-        **jobs.SERIALIZATION,
-    ).main()
+    await run_jobs(res)
 
     async with res.sessions() as db:
         ended = await db.get(m.Media, media.id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,47 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from arq import ArqRedis, func
-from arq.worker import Worker
-from reelay_core import events, jobs
+from arq import ArqRedis
+from reelay_core import events
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind
 from reelay_core.media import keys
 from reelay_core.settings import Settings
-from reelay_worker.jobs.tasks import transcode
-from reelay_worker.resources import WorkerResources, open_resources
+from reelay_worker.resources import WorkerResources
 from sqlalchemy import select
 
+from tests.support.burst import private_queue_resources
 from tests.support.media import MediaFactory
 
 
 @pytest.fixture
 async def res(stack_settings: Settings, clean_state: None) -> AsyncIterator[WorkerResources]:
-    queue = f"test:lifecycle:{secrets.token_hex(4)}"
-    redis = await jobs.connect(str(stack_settings.redis_url), queue_name=queue)
-    try:
-        async with open_resources(stack_settings, redis) as opened:
-            yield opened
-    finally:
-        await redis.delete(queue)
-        await redis.aclose()
-
-
-async def run_jobs(res: WorkerResources) -> Worker:
-    """Run every job on the test's queue, deferred retries included, until none is left."""
-    worker = Worker(
-        functions=[func(transcode, name=jobs.TRANSCODE, max_tries=1, timeout=120)],
-        redis_pool=res.redis,
-        queue_name=res.redis.default_queue_name,
-        burst=True,
-        poll_delay=0.05,
-        handle_signals=False,
-        allow_abort_jobs=True,
-        ctx={"res": res},
-        **jobs.SERIALIZATION,
-    )
-    await worker.main()
-    return worker
+    async with private_queue_resources(stack_settings, "lifecycle") as opened:
+        yield opened
 
 
 async def add_media(

@@ -29,8 +29,9 @@ from reelay_worker.jobs.attempt import Attempt
 from reelay_worker.pipeline import video
 from reelay_worker.resources import WorkerResources
 
-from tests.integration.lifecycle.conftest import load, run_jobs
+from tests.integration.lifecycle.conftest import load
 from tests.support.api_server import serve_app
+from tests.support.burst import run_jobs
 from tests.support.client import Account, register
 from tests.support.media import MediaFactory
 

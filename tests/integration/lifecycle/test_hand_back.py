@@ -13,7 +13,8 @@ from reelay_core.media import transitions
 from reelay_worker.jobs.attempt import Attempt
 from reelay_worker.resources import WorkerResources
 
-from tests.integration.lifecycle.conftest import Heard, add_media, load, run_jobs
+from tests.integration.lifecycle.conftest import Heard, add_media, load
+from tests.support.burst import run_jobs
 
 
 async def queue(res: WorkerResources, media: m.Media) -> None:

@@ -21,9 +21,9 @@ from tests.integration.lifecycle.conftest import (
     Heard,
     add_media,
     load,
-    run_jobs,
     stored_events,
 )
+from tests.support.burst import run_jobs
 
 
 async def queue(res: WorkerResources, media: m.Media, attempt: int = 1) -> None:
