@@ -71,6 +71,21 @@ def test_login_saves_a_private_token_and_bad_credentials_give_one_line(
     assert prompted.code == 0, prompted.stderr
 
 
+def test_logout_revokes_the_token_at_the_server(
+    user: Cli, apps: AppProcesses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REELAY_CONFIG_DIR", str(user.config_dir))
+    token = Config.load().sessions[apps.base_url].token
+    assert httpx.get(f"{apps.base_url}/auth/me", headers=bearer(token)).status_code == 200
+    assert "Logged out of" in user.ok("logout").stderr
+    assert httpx.get(f"{apps.base_url}/auth/me", headers=bearer(token)).status_code == 401
+    assert user.run("ls").reason.startswith("reelay: not logged in")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_upload_wait_watch_list_get_and_download_a_video(
     user: Cli, media_factory: MediaFactory, tmp_path: Path
 ) -> None:

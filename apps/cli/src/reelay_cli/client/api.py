@@ -109,6 +109,10 @@ class ReelayClient:
     def token(self, email: str, password: str) -> dict[str, Any]:
         return self.json("POST", "/auth/token", json={"email": email, "password": password})
 
+    def logout(self) -> None:
+        """Revoke this client's token at the server: it is refused from now on."""
+        self.request("POST", "/auth/logout", expect=(204,))
+
     # -- media ------------------------------------------------------------------------------
     def create(self, kind: str, filename: str, content_type: str, size: int) -> dict[str, Any]:
         body = {"filename": filename, "content_type": content_type, "size": size}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from reelay_cli.client.api import ReelayClient
+from reelay_cli.client.api import ApiError, ReelayClient
 from reelay_cli.client.config import Config
 from reelay_cli.commands.common import ServerOption, reports_errors
 
@@ -64,8 +64,19 @@ def register(
 
 @reports_errors
 def logout(server: ServerOption = None) -> None:
-    """Forget the saved token of the server."""
+    """Revoke the saved token at the server and forget it."""
     config = Config.load()
     target = config.resolve_server(server)
+    session = config.sessions.get(target)
+    if session is not None and not session.expired:
+        try:
+            with ReelayClient(target, session.token) as api:
+                api.logout()
+        except ApiError as exc:  # forgotten anyway: this machine keeps no usable login
+            typer.echo(
+                f"reelay: the server did not revoke the token ({exc}); it stays valid until "
+                "it expires",
+                err=True,
+            )
     config.forget(target)
     typer.echo(f"Logged out of {target}.", err=True)
