@@ -173,6 +173,21 @@ async def run_held(
     return worker
 
 
+async def held_job(
+    res: WorkerResources,
+    api: httpx.AsyncClient,
+    clip: Path,
+    moment: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Account, m.Media, Checkpoint, asyncio.Task[Any]]:
+    """A new user's video, its job running in the burst worker and held at `moment`."""
+    owner = await register(api)
+    checkpoint = Checkpoint()
+    hold_at(moment, checkpoint, monkeypatch)
+    media = await queued_video(res, owner, clip)
+    return owner, media, checkpoint, await run_held(res, media, checkpoint)
+
+
 async def finish(worker: asyncio.Task[Any], checkpoint: Checkpoint) -> None:
     checkpoint.released.set()
     await asyncio.wait_for(worker, HOLD_DEADLINE)
@@ -186,11 +201,7 @@ async def test_a_cancel_at_any_moment_ends_canceled_or_409_once_completed(
     moment: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    owner = await register(api)
-    checkpoint = Checkpoint()
-    hold_at(moment, checkpoint, monkeypatch)
-    media = await queued_video(res, owner, clip)
-    worker = await run_held(res, media, checkpoint)
+    owner, media, checkpoint, worker = await held_job(res, api, clip, moment, monkeypatch)
 
     held = await load(res, media.id)
     expected = MOMENTS[moment]
@@ -226,11 +237,7 @@ async def test_a_delete_while_the_job_runs_leaves_no_object_and_no_process(
     moment: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    owner = await register(api)
-    checkpoint = Checkpoint()
-    hold_at(moment, checkpoint, monkeypatch)
-    media = await queued_video(res, owner, clip)
-    worker = await run_held(res, media, checkpoint)
+    owner, media, checkpoint, worker = await held_job(res, api, clip, moment, monkeypatch)
     if moment != "transcode":  # outputs are stored by now: the delete must find them all
         assert await res.storage.list_keys(media.output_prefix)
 
