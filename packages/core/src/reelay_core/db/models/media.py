@@ -59,6 +59,7 @@ class Media(Base):
     __table_args__ = (
         Index("ix_media_owner_created", "owner_id", "created_at", "id"),
         Index("ix_media_status_lease", "status", "lease_expires_at"),
+        Index("ix_media_owner_external_id", "owner_id", "external_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -89,6 +90,15 @@ class Media(Base):
     upload_id: Mapped[str | None] = mapped_column(String(255))
     # The source's ETag when `complete` checked it: the worker fetches only that object.
     source_etag: Mapped[str | None] = mapped_column(String(128))
+    # Set when the HLS master playlist can first be played (possibly while still processing);
+    # a new attempt clears it, so a retried item never serves a mix of two attempts' segments.
+    playable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The caller's own reference and a small passthrough object, set at creation, never read.
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # `metadata` is reserved on declarative classes: the attribute has another name.
+    client_metadata: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, default=dict, server_default="{}"
+    )
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -96,6 +106,10 @@ class Media(Base):
     )
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def playable(self) -> bool:
+        return self.playable_at is not None
 
     @property
     def attempts(self) -> int:
