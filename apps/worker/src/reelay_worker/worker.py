@@ -14,7 +14,7 @@ from arq import cron, func
 from reelay_core import jobs
 from reelay_core.settings import Settings
 
-from reelay_worker import workdirs
+from reelay_worker import webhooks, workdirs
 from reelay_worker.jobs.tasks import (
     STOPPING,
     abort_stale_uploads,
@@ -84,6 +84,7 @@ def make_worker_settings(settings: Settings) -> type:
     async def startup(ctx: dict[str, Any]) -> None:
         stack = ctx["stack"] = AsyncExitStack()
         ctx["res"] = await stack.enter_async_context(open_resources(settings, ctx["redis"]))
+        await stack.enter_async_context(webhooks.sending(ctx["res"]))
         if orphans := workdirs.remove_orphans():
             log.info("removed %d temp dirs of jobs whose worker was killed", orphans)
         log.info(

@@ -29,6 +29,7 @@ from reelay_core.events import MediaEventRecord
 from reelay_core.logging import current_request_id
 from reelay_core.media import keys
 from reelay_core.storage import Storage
+from reelay_core.webhooks import channels as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,22 @@ def schedule_purge(db: AsyncSession, media_id: uuid.UUID, *, defer_by: float) ->
         Effect(
             f"schedule the purge of {media_id}",
             lambda clients: jobs.schedule_purge(clients.redis, media_id, defer_by=defer_by),
+        ),
+    )
+
+
+def wake_webhook_senders(db: AsyncSession) -> None:
+    """Deliveries are owed: wake the workers' senders now rather than at their next poll."""
+    add(db, Effect("wake the webhook senders", lambda c: webhooks.wake_senders(c.redis)))
+
+
+def publish_webhook_event(db: AsyncSession, owner_id: uuid.UUID, body: bytes) -> None:
+    """For `reelay webhooks listen`: the account's event, live (its deliveries are the rows)."""
+    add(
+        db,
+        Effect(
+            f"publish a webhook event of {owner_id}",
+            lambda clients: webhooks.publish_event(clients.redis, owner_id, body),
         ),
     )
 

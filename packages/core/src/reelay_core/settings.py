@@ -164,6 +164,31 @@ class Settings(BaseSettings):
         20.0, description="Transcode time budget per second of video, above the minimum."
     )
 
+    # Webhooks (integrations): how deliveries to an account's endpoints are sent and retried.
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let webhook URLs reach loopback, private, link-local and reserved "
+        "addresses (local development only: otherwise they are refused, against SSRF).",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, description="Time one webhook delivery may take, connecting included."
+    )
+    webhook_retry_hours: float = Field(
+        24.0,
+        description="A webhook delivery is retried this long; an endpoint failing this long "
+        "is disabled.",
+    )
+    webhook_retry_base_seconds: float = Field(
+        10.0, description="First retry delay of a webhook delivery; it doubles each time."
+    )
+    webhook_retry_max_seconds: float = Field(
+        3600.0, description="Longest delay between two attempts of a webhook delivery."
+    )
+    webhook_poll_seconds: float = Field(
+        10.0, description="How often a worker looks for due webhook deliveries unprompted."
+    )
+    webhook_concurrency: int = Field(16, description="Webhook deliveries one worker sends at once.")
+
     log_level: str = Field("INFO", description="Log level.")
     log_format: LogFormat = Field(
         "console", description="`console`: lines for people; `json`: one object per line."

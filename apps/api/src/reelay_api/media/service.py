@@ -12,6 +12,8 @@ from reelay_core.db.models import MediaStatus
 from reelay_core.media import keys, transitions
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
+from reelay_core.webhooks import event_types
+from reelay_core.webhooks import outbox as webhooks
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelay_api.media import quotas
@@ -55,6 +57,7 @@ async def delete(db: AsyncSession, storage: Storage, settings: Settings, media: 
     running = media.status == MediaStatus.PROCESSING
     await transitions.cancel(db, media, abort_wait=ABORT_WAIT_SECONDS if running else 0.1)
     await storage.delete_prefix(keys.item_prefix(media.id))
+    await webhooks.announce(db, media, event_types.MEDIA_DELETED)
     await db.delete(media)
     await db.flush()
     effects.delete_objects(db, media.id)

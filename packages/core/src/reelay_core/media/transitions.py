@@ -23,6 +23,7 @@ from reelay_core.db import models as m
 from reelay_core.db.models.media import TERMINAL_STATUSES, MediaStatus
 from reelay_core.events import MediaEventRecord
 from reelay_core.media.outputs import Rendition
+from reelay_core.webhooks import outbox as webhooks
 
 S = MediaStatus
 
@@ -90,8 +91,8 @@ async def _move(
     on_attempt: int | None = None,
     **changes: Any,
 ) -> MediaEventRecord | None:
-    """Move the row from one of `sources` (and `on_attempt`) to `target`; record the event and
-    publish it after commit."""
+    """Move the row from one of `sources` (and `on_attempt`) to `target`; record the event,
+    publish it after commit, and owe its webhooks in this same transaction."""
     for source in sources:
         check_transition(source, target)
     where: list[ColumnElement[bool]] = [m.Media.status.in_(sources)]
@@ -101,6 +102,8 @@ async def _move(
         db, media_id, event_name(target), where=where, status=target, **changes
     )
     effects.publish(db, record)
+    if record is not None:
+        await webhooks.announce_status(db, media_id, target)
     return record
 
 

@@ -1,0 +1,167 @@
+"""The senders' side of the outbox: claim due deliveries under a lease, record what came of them.
+
+A claim moves `next_attempt_at` to the end of a lease and commits, so a sender killed mid-request
+leaves the row to be claimed again once the lease ends: at least once, never lost. One item's
+events reach an endpoint in order: a row is not claimable while an earlier row of the same item
+and endpoint is still pending (in flight or waiting to be retried).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from reelay_core.db import models as m
+from reelay_core.db.models.base import utcnow
+from reelay_core.webhooks import backoff, payload
+
+D = m.WebhookDelivery
+E = m.WebhookEndpoint
+PENDING = m.DeliveryStatus.PENDING
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How long and how often a failing delivery is retried (from the settings)."""
+
+    retry_window: timedelta
+    base_seconds: float
+    max_seconds: float
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: uuid.UUID
+    endpoint_id: uuid.UUID
+    url: str
+    secret: str
+    event_id: str
+    type: str
+    attempt: int
+    created_at: datetime
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    response_status: int | None  # when an answer came back
+    error: str | None = None  # None: delivered
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None
+
+
+def _claimable() -> list[ColumnElement[bool]]:
+    earlier = aliased(D)
+    waits_for_earlier = exists().where(
+        earlier.endpoint_id == D.endpoint_id,
+        earlier.media_id == D.media_id,  # pings (no item) wait for nothing
+        earlier.status == PENDING,
+        earlier.seq < D.seq,
+    )
+    return [D.status == PENDING, E.enabled.is_(True), ~waits_for_earlier]
+
+
+async def claim(db: AsyncSession, *, limit: int, lease_seconds: float) -> list[Claimed]:
+    """Up to `limit` due deliveries, leased to the caller; commit before sending them."""
+    rows = (
+        await db.execute(
+            select(D, E.url, E.secret)
+            .join(E, E.id == D.endpoint_id)
+            .where(*_claimable(), D.next_attempt_at <= func.now())
+            .order_by(D.seq)
+            .limit(limit)
+            .with_for_update(of=D, skip_locked=True)
+        )
+    ).all()
+    if not rows:
+        return []
+    await db.execute(
+        update(D)
+        .where(D.id.in_([delivery.id for delivery, _, _ in rows]))
+        .values(attempts=D.attempts + 1, next_attempt_at=func.now() + _seconds(lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return [
+        Claimed(
+            id=delivery.id,
+            endpoint_id=delivery.endpoint_id,
+            url=url,
+            secret=secret,
+            event_id=delivery.event_id,
+            type=delivery.type,
+            attempt=delivery.attempts + 1,
+            created_at=delivery.created_at,
+            body=payload.body(
+                delivery.event_id, delivery.type, delivery.created_at, delivery.payload
+            ),
+        )
+        for delivery, url, secret in rows
+    ]
+
+
+async def seconds_until_due(db: AsyncSession) -> float | None:
+    """How long until the next claimable delivery is due (0 if one is); None if none waits."""
+    due = await db.scalar(
+        select(func.extract("epoch", func.min(D.next_attempt_at) - func.now()))
+        .join(E, E.id == D.endpoint_id)
+        .where(*_claimable())
+    )
+    return None if due is None else max(float(due), 0.0)
+
+
+async def record(db: AsyncSession, claimed: Claimed, outcome: Outcome, policy: Policy) -> None:
+    """Delivered, or due again after a backoff, or given up once the retry window is over; an
+    endpoint that has failed for a whole window is disabled and says why."""
+    endpoint = await db.get(E, claimed.endpoint_id, with_for_update=True)
+    if endpoint is None:  # deleted meanwhile, its deliveries with it
+        return
+    fenced = update(D).where(D.id == claimed.id, D.status == PENDING)
+    fenced = fenced.execution_options(synchronize_session=False)
+    common = {"response_status": outcome.response_status, "last_error": outcome.error}
+    if outcome.delivered:
+        endpoint.failing_since = None
+        await db.execute(
+            fenced.values(status=m.DeliveryStatus.DELIVERED, delivered_at=func.now(), **common)
+        )
+        return
+    now = utcnow()
+    if now - claimed.created_at >= policy.retry_window:
+        await db.execute(fenced.values(status=m.DeliveryStatus.FAILED, **common))
+    else:
+        delay = backoff.retry_delay(
+            claimed.attempt, base=policy.base_seconds, cap=policy.max_seconds
+        )
+        await db.execute(fenced.values(next_attempt_at=func.now() + _seconds(delay), **common))
+    endpoint.failing_since = endpoint.failing_since or now
+    if endpoint.enabled and now - endpoint.failing_since >= policy.retry_window:
+        await disable(db, endpoint, policy, last_error=outcome.error)
+
+
+async def disable(
+    db: AsyncSession, endpoint: m.WebhookEndpoint, policy: Policy, *, last_error: str | None
+) -> None:
+    """Stop sending to an endpoint that has not taken a delivery for a whole retry window; what
+    it was still owed is failed (a redeliver or ping turns it back on)."""
+    hours = policy.retry_window.total_seconds() / 3600
+    endpoint.enabled = False
+    endpoint.disabled_reason = (
+        f"Disabled at {utcnow():%Y-%m-%d %H:%M} UTC: no delivery succeeded for {hours:g} h "
+        f"(last error: {last_error})."
+    )
+    await db.execute(
+        update(D)
+        .where(D.endpoint_id == endpoint.id, D.status == PENDING)
+        .values(status=m.DeliveryStatus.FAILED, last_error="The endpoint was disabled.")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _seconds(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
