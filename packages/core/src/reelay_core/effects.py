@@ -102,7 +102,7 @@ def abort_job(db: AsyncSession, job_id: str | None, *, wait: float) -> None:
 
     async def run(clients: Clients) -> None:
         try:
-            await jobs.handle(clients.redis, job_id).abort(timeout=wait, poll_delay=0.05)
+            await jobs.abort(clients.redis, job_id, wait=wait)
         except TimeoutError:  # still stopping; its writes are fenced off already
             pass
 

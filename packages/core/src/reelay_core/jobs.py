@@ -1,7 +1,9 @@
 """Job names, the arq connection and job encoding, and idempotent enqueueing.
 
 The job id carries the attempt, so enqueueing twice is a no-op. Jobs and results are JSON, never
-pickle: whoever can write to Redis must not be able to run code in the worker.
+pickle: whoever can write to Redis must not be able to run code in the worker. Enqueueing a
+transcode or asking for an abort also wakes the workers (`wake_workers`), which otherwise only
+look at the queue every `worker_poll_seconds`.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import Any, TypedDict
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
-from arq.constants import default_queue_name
+from arq.constants import abort_jobs_ss, default_queue_name
 from arq.jobs import Deserializer, Job, Serializer
+from arq.utils import timestamp_ms
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -99,7 +102,7 @@ async def enqueue_transcode(
 ) -> None:
     """`request_id` is the API request that queued it, so the job's log lines carry it too."""
     # arq returns None when a job with this id exists or its result is kept: already queued.
-    await redis.enqueue_job(
+    job = await redis.enqueue_job(
         TRANSCODE,
         str(media_id),
         attempt,
@@ -107,6 +110,26 @@ async def enqueue_transcode(
         _job_id=transcode_job_id(media_id, attempt),
         _defer_by=defer_by,
     )
+    if job is not None:
+        await wake_workers(redis)
+
+
+def wake_channel(queue_name: str) -> str:
+    return f"{queue_name}:wake"
+
+
+async def wake_workers(redis: ArqRedis) -> None:
+    """Make the idle workers of the pool's queue read it now (a deferred job: its due time)."""
+    await redis.publish(wake_channel(redis.default_queue_name), b"")
+
+
+async def abort(redis: ArqRedis, job_id: str, *, wait: float) -> None:
+    """Ask arq to abort the job and wait up to `wait` s for it to stop (TimeoutError)."""
+    # arq's abort() adds the job to this set and then only waits; the worker running the job
+    # reads the set when it wakes, so wake it after the job is in the set.
+    await redis.zadd(abort_jobs_ss, {job_id: timestamp_ms()})
+    await wake_workers(redis)
+    await handle(redis, job_id).abort(timeout=wait, poll_delay=0.05)
 
 
 async def schedule_purge(redis: ArqRedis, media_id: uuid.UUID | str, *, defer_by: float) -> None:

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
 
     # Worker
     worker_concurrency: int = Field(2, description="Jobs one worker runs at once.")
+    worker_poll_seconds: float = Field(
+        2.0,
+        description="How often an idle worker looks at the queue when nothing wakes it (an "
+        "enqueue wakes it at once; this only catches a wake-up lost while Redis was away).",
+    )
     max_attempts: int = Field(3, description="Attempts per media before it fails.")
     retry_delays: list[float] = Field(
         [2.0, 8.0, 32.0], description="Backoff in seconds before each retry."
