@@ -12,12 +12,14 @@ from reelay_api.auth.security import SessionTokens, make_jwt_auth
 from reelay_api.deps import DEPENDENCIES
 from reelay_api.events.endpoints import make_media_events_handler, user_event_stream
 from reelay_api.health import healthz, metrics, readyz
+from reelay_api.keys.endpoints import ApiKeyController
 from reelay_api.media.endpoints import ImageController, VideoController
 from reelay_api.problems import EXCEPTION_HANDLERS, PROBLEM_DETAILS
 from reelay_api.request_ids import RequestIds
 from reelay_api.resources import lifespan
+from reelay_api.viewer.endpoints import make_viewer_token_handler
 from reelay_api.web import web_routes
-from reelay_api.web_security import CrossSiteRequests, SecurityHeaders
+from reelay_api.web_security import CrossSiteRequests, SecurityHeaders, cors_config
 
 MEDIA_CONTROLLERS = [VideoController, ImageController]
 
@@ -28,7 +30,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     media_routes = [
         route
         for controller in MEDIA_CONTROLLERS
-        for route in (controller, make_media_events_handler(controller.kind, controller.path))
+        for route in (
+            controller,
+            make_media_events_handler(controller.kind, controller.path),
+            make_viewer_token_handler(controller.kind, controller.path),
+        )
     ]
     app = Litestar(
         route_handlers=[
@@ -36,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             readyz,
             metrics,
             auth_router(settings),
+            ApiKeyController,
             *media_routes,
             user_event_stream,
             *web_routes(settings),
@@ -44,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[PROBLEM_DETAILS],
         middleware=[CrossSiteRequests(settings)],
+        cors_config=cors_config(settings),
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
         # Logging is the process's, set up by `python -m reelay_api` (Litestar's would replace it).

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import SerializationException
@@ -40,9 +41,14 @@ DEFAULT_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
 def allowed_origins(settings: Settings) -> frozenset[str]:
-    """The API's own origin and those the operator added (`REELAY_ALLOWED_ORIGINS`)."""
-    listed = [o.strip() for o in settings.allowed_origins.split(",") if o.strip()]
+    """The API's own origin and those the operator added (`REELAY_ALLOWED_ORIGINS`, and the
+    CORS ones, `REELAY_CORS_ORIGINS`: a page the operator lets call the API may also log in)."""
+    listed = listed_origins(settings.allowed_origins) + listed_origins(settings.cors_origins)
     return frozenset(origin_of(url) for url in [settings.api_base_url, *listed])
+
+
+def listed_origins(setting: str) -> list[str]:
+    return [o.strip() for o in setting.split(",") if o.strip()]
 
 
 def origin_of(url: str) -> str:
@@ -52,6 +58,22 @@ def origin_of(url: str) -> str:
     if parts.port is not None and parts.port != default_port:
         netloc = f"{netloc}:{parts.port}"
     return f"{parts.scheme}://{netloc}"
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS for the pages of `REELAY_CORS_ORIGINS`, which call the API with a viewer token or a
+    key. Without credentials: the browser never sends the session cookie on their behalf, so a
+    listed page cannot act as the signed-in user of this origin."""
+    origins = sorted({origin_of(o) for o in listed_origins(settings.cors_origins)})
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "HEAD", "POST", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Location", "Retry-After"],
+        allow_credentials=False,
+    )
 
 
 class CrossSiteRequests(ASGIMiddleware):
@@ -96,7 +118,7 @@ class CrossSiteRequests(ASGIMiddleware):
             raise Problem(
                 403,
                 f"Requests from {origin} may not change anything here: only pages of this API "
-                "(or of REELAY_ALLOWED_ORIGINS) may.",
+                "(or of REELAY_ALLOWED_ORIGINS or REELAY_CORS_ORIGINS) may.",
                 code="bad_origin",
             )
 

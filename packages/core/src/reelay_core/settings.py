@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         description="Comma-separated origins besides the API's own whose pages may send "
         "cookie-authenticated changes (`https://app.example`). Empty: none.",
     )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins whose pages may call the API from the browser "
+        "(CORS, no credentials: they use viewer tokens or keys). Empty: none.",
+    )
     metrics_token: str | None = Field(
         None,
         description="Bearer token /metrics asks for. Unset: /metrics answers loopback peers only.",

@@ -22,8 +22,13 @@ def seconds_left(token: Token) -> float:
 async def revoke(redis: Redis, token: Token) -> None:
     # Once the token has expired, its signature check refuses it anyway: the key goes too.
     ttl = math.ceil(seconds_left(token))
-    if token.jti and ttl > 0:
-        await redis.set(f"{KEY_PREFIX}{token.jti}", 1, ex=ttl)
+    if isinstance(token.jti, str) and ttl > 0:
+        await revoke_id(redis, token.jti, ttl)
+
+
+async def revoke_id(redis: Redis, jti: str, ttl: int) -> None:
+    """Revoke tokens named `jti` for `ttl` seconds, longer than any of them lives."""
+    await redis.set(f"{KEY_PREFIX}{jti}", 1, ex=ttl)
 
 
 async def is_revoked(redis: Redis, token: Token) -> bool:

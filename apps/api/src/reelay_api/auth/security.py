@@ -1,19 +1,25 @@
-"""JWT in the Authorization header or an HttpOnly cookie (EventSource cannot send headers)."""
+"""Who is calling: a session JWT (Authorization header or HttpOnly cookie, as EventSource cannot
+send headers), an API key (`Authorization: Bearer rly_...`), or a viewer token (`?token=`)."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
-from litestar.security.jwt import JWTCookieAuth, Token
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
 from reelay_core.settings import Settings, check_jwt_secret
 
 from reelay_api.auth import revocation
+from reelay_api.auth.principal import CHANGES_NOTHING, SAFE_METHODS
+from reelay_api.auth.principal import AuthUser as AuthUser  # where handlers import it from
+from reelay_api.keys import authentication
+from reelay_api.problems import Problem
+from reelay_api.viewer import tokens
 
 SESSION_COOKIE = "reelay_session"
 PUBLIC_PATHS = [
@@ -27,14 +33,6 @@ PUBLIC_PATHS = [
     "^/metrics",
     "^/schema",
 ]
-
-
-@dataclass(frozen=True)
-class AuthUser:
-    """Who is calling, read from the token alone: no database round trip per request."""
-
-    id: uuid.UUID
-    email: str
 
 
 async def user_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> AuthUser | None:
@@ -55,6 +53,7 @@ def make_jwt_auth(settings: Settings) -> JWTCookieAuth[AuthUser, Token]:
     # Settings refuse a weak secret when they are read; a model_copy of them is not re-validated.
     check_jwt_secret(settings.jwt_secret)
     return JWTCookieAuth[AuthUser, Token](
+        authentication_middleware_class=CredentialsMiddleware,
         retrieve_user_handler=user_from_token,
         revoked_token_handler=token_revoked,
         # Every token names itself, so that logging out can revoke exactly that one.
@@ -65,6 +64,37 @@ def make_jwt_auth(settings: Settings) -> JWTCookieAuth[AuthUser, Token]:
         exclude=PUBLIC_PATHS,
         samesite="strict",
     )
+
+
+class CredentialsMiddleware(JWTCookieAuthenticationMiddleware):
+    """Tells the credential apart by its shape before anything costly: an API key starts with
+    `rly_` (a JWT cannot), a viewer token comes as `?token=` without an Authorization header.
+    Everything else is the session JWT, header first, then the cookie."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        _, _, bearer = connection.headers.get("authorization", "").partition(" ")
+        if bearer.startswith(authentication.API_KEY_PREFIX):
+            result = await authentication.authenticate(connection, bearer.strip())
+        elif not bearer and (token := connection.query_params.get(tokens.QUERY_PARAMETER)):
+            result = tokens.authenticate(connection, token, self.token_secret)
+        else:
+            return await super().authenticate_request(connection)
+        if result.user.read_only and not reads_only(connection):
+            raise Problem(
+                403,
+                "This credential may only read (a `read` API key or a viewer token); "
+                "use a `full` key to change anything.",
+                code="read_only",
+            )
+        return result
+
+
+def reads_only(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    handler = connection.route_handler
+    method = connection.scope.get("method", "GET")
+    return method in SAFE_METHODS or bool(handler.opt.get(CHANGES_NOTHING))
 
 
 class SessionTokens:

@@ -26,6 +26,7 @@ from reelay_api.deps import AppResources
 from reelay_api.events.grant import StreamGrant
 from reelay_api.events.stream import media_events, user_events
 from reelay_api.problems import not_found, problem_docs
+from reelay_api.viewer.tokens import viewer_access
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT_SECONDS = 15
@@ -66,6 +67,7 @@ def make_media_events_handler(kind: MediaKind, path: str) -> HTTPRouteHandler:
         summary=f"Live progress of one {kind} (SSE)",
         description=EVENTS_DOC,
         tags=[path.strip("/")],
+        guards=[viewer_access],
         responses=problem_docs(401, 404),
     )
     async def media_event_stream(

@@ -19,7 +19,7 @@ from reelay_core.db.models import MediaKind, MediaStatus
 from reelay_core.media import transitions
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelay_api.auth.security import AuthUser
+from reelay_api.auth.principal import AuthUser, Credential
 from reelay_api.deps import AppResources, CurrentUser, Db
 from reelay_api.media import playback, repository, service, upload_stream, uploads
 from reelay_api.media.schemas import (
@@ -32,6 +32,8 @@ from reelay_api.media.schemas import (
     ResumeParts,
 )
 from reelay_api.problems import Problem, problem_docs
+from reelay_api.viewer import tokens
+from reelay_api.viewer.tokens import viewer_access
 
 HLS_TYPE = "application/vnd.apple.mpegurl"
 
@@ -90,6 +92,9 @@ class MediaController(Controller):
             filename=data.filename,
             content_type=data.content_type,
             size=data.size,
+            external_id=data.external_id,
+            metadata=data.metadata,
+            upload_ttl_seconds=data.upload_ttl_seconds,
         )
         return MediaCreated.of(media, upload=upload)
 
@@ -174,13 +179,23 @@ class MediaController(Controller):
         user: CurrentUser,
         db: Db,
         status: FromQuery[MediaStatus | None] = None,
+        external_id: Annotated[
+            str | None,
+            QueryParameter(max_length=255, description="Only items created with this external_id."),
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Annotated[
             str | None, QueryParameter(description="`next_cursor` of the previous page.")
         ] = None,
     ) -> MediaPage:
         page = await repository.list_page(
-            db, user.id, self.kind, status=status, limit=limit, cursor=cursor
+            db,
+            user.id,
+            self.kind,
+            status=status,
+            external_id=external_id,
+            limit=limit,
+            cursor=cursor,
         )
         positions = await repository.queue_positions(db, page.items)
         return MediaPage(
@@ -188,7 +203,12 @@ class MediaController(Controller):
             next_cursor=page.next_cursor,
         )
 
-    @get("/{media_id:uuid}", summary="One {noun}", responses=problem_docs(401, 404))
+    @get(
+        "/{media_id:uuid}",
+        summary="One {noun}",
+        guards=[viewer_access],
+        responses=problem_docs(401, 404),
+    )
     async def get_one(self, media_id: FromPath[uuid.UUID], user: CurrentUser, db: Db) -> MediaOut:
         media = await repository.get_owned(db, media_id, user.id, self.kind)
         return MediaOut.of(media, queue_position=await repository.queue_position(db, media))
@@ -233,6 +253,7 @@ class MediaController(Controller):
         "/{media_id:uuid}/download",
         status_code=307,
         summary="Redirect to a short-lived download URL of the source or a rendition",
+        guards=[viewer_access],
         responses=problem_docs(401, 404, 409),
     )
     async def download(
@@ -255,6 +276,7 @@ class MediaController(Controller):
         media_type=HLS_TYPE,
         summary="HLS master (master.m3u8) or variant ({{name}}.m3u8) playlist",
         description="Videos only (an image answers 404); 409 until processing completes.",
+        guards=[viewer_access],
         responses=problem_docs(401, 404, 409),
     )
     async def hls(
@@ -264,6 +286,10 @@ class MediaController(Controller):
         user: CurrentUser,
         db: Db,
         resources: AppResources,
+        token: Annotated[
+            str | None,
+            QueryParameter(description="A viewer token, instead of a key or a session."),
+        ] = None,
     ) -> Response[str]:
         media = await repository.get_owned(db, media_id, user.id, self.kind)
         if not playlist.endswith(".m3u8"):
@@ -271,6 +297,8 @@ class MediaController(Controller):
         name = playlist.removesuffix(".m3u8")
         if name == "master":
             text = await playback.master_playlist(resources.storage, media)
+            if token and user.credential == Credential.VIEWER_TOKEN:
+                text = tokens.carry_token(text, token)
         else:
             text = await playback.variant_playlist(
                 resources.storage, resources.settings, media, name

@@ -99,11 +99,14 @@ async def list_page(
     status: MediaStatus | None,
     limit: int,
     cursor: str | None,
+    external_id: str | None = None,
 ) -> Page:
     """Newest first; the cursor is the last item's (created_at, id), so pages never overlap."""
     query = select(m.Media).where(m.Media.owner_id == owner_id, m.Media.kind == kind)
     if status is not None:
         query = query.where(m.Media.status == status)
+    if external_id is not None:
+        query = query.where(m.Media.external_id == external_id)
     if cursor:
         created, media_id = decode_cursor(cursor)
         query = query.where(

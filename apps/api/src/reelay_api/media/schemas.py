@@ -5,16 +5,49 @@ Typed models rather than dicts so that /schema documents every answer with an ex
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from reelay_core.db import models as m
 from reelay_core.db.models import MediaKind, MediaStatus
 from reelay_core.media.outputs import Rendition, renditions
 
 from reelay_api.media.formats import FILENAME_PATTERN
+
+MAX_METADATA_BYTES = 4096
+
+
+def small_object(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(
+            f"metadata is {size} bytes as compact JSON; at most {MAX_METADATA_BYTES} are kept. "
+            "Store large data in your own app and pass its id as external_id."
+        )
+    return value
+
+
+# The caller's own reference and a passthrough object, set at creation, returned as they are.
+ExternalId = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=255,
+        description="Your own id for this item (e.g. your user's upload id); filter by it.",
+        examples=["order-1234"],
+    ),
+]
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(small_object),
+    Field(
+        description=f"A JSON object of yours, at most {MAX_METADATA_BYTES} bytes as compact JSON.",
+        examples=[{"user_id": "u_42"}],
+    ),
+]
 
 # -- requests ------------------------------------------------------------------------------------
 
@@ -28,6 +61,17 @@ class CreateMedia(BaseModel):
     size: Annotated[
         int, Field(gt=0, description="Exact size of the file in bytes.", examples=[1048576])
     ]
+    external_id: ExternalId = None
+    metadata: Metadata = Field(default_factory=dict)
+    upload_ttl_seconds: Annotated[
+        int | None,
+        Field(
+            ge=60,
+            description="How long the upload URLs stay valid, in seconds: at least 60, at most "
+            "the server's REELAY_PRESIGN_TTL_SECONDS (its default).",
+            examples=[600],
+        ),
+    ] = None
 
 
 class CompletedPart(BaseModel):
@@ -112,6 +156,8 @@ class MediaOut(BaseModel):
     error: MediaError | None
     source: Annotated[SourceInfo | None, Field(description="Null before probing.")]
     outputs: list[Output]
+    external_id: Annotated[str | None, Field(examples=["order-1234"])]
+    metadata: Annotated[dict[str, Any], Field(examples=[{"user_id": "u_42"}])]
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
@@ -139,6 +185,8 @@ class MediaOut(BaseModel):
             ),
             source=SourceInfo(**media.source) if media.source else None,
             outputs=[Output.of(rendition) for rendition in renditions(media.outputs)],
+            external_id=media.external_id,
+            metadata=media.client_metadata or {},
             created_at=media.created_at,
             updated_at=media.updated_at,
             completed_at=media.completed_at,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 from reelay_core import effects
@@ -97,9 +98,13 @@ def new_media(
     content_type: str,
     size: int,
     media_id: uuid.UUID | None = None,
+    external_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> m.Media:
     media_id = media_id or uuid.uuid4()
     return m.Media(
+        external_id=external_id,
+        client_metadata=metadata or {},
         id=media_id,
         owner_id=owner_id,
         kind=kind,
@@ -129,15 +134,25 @@ async def create(
     filename: str,
     content_type: str,
     size: int,
+    external_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    upload_ttl_seconds: int | None = None,
 ) -> tuple[m.Media, PresignedPost | MultipartUpload]:
     check_type(kind, filename, content_type)
     if size > settings.max_upload_bytes:
         raise too_large(size, settings)
+    ttl = upload_ttl(settings, upload_ttl_seconds)
     await quotas.check(db, settings, owner_id, new_items=1, new_bytes=size)
     media = new_media(
-        owner_id=owner_id, kind=kind, filename=filename, content_type=content_type, size=size
+        owner_id=owner_id,
+        kind=kind,
+        filename=filename,
+        content_type=content_type,
+        size=size,
+        external_id=external_id,
+        metadata=metadata,
     )
-    expires_at = utcnow() + timedelta(seconds=settings.presign_ttl_seconds)
+    expires_at = utcnow() + timedelta(seconds=ttl)
     upload: PresignedPost | MultipartUpload
     if size > settings.multipart_threshold_bytes:
         part_size = part_size_for(size, settings.multipart_part_bytes)
@@ -149,22 +164,42 @@ async def create(
             upload_id=media.upload_id,
             part_size=part_size,
             expires_at=expires_at,
-            parts=await presign_parts(storage, settings, media, numbers),
+            parts=await presign_parts(storage, settings, media, numbers, ttl=ttl),
         )
     else:
         post = await storage.presign_post(
             media.source_key,
             content_type=media.content_type,
             max_size=size,
-            expires=settings.presign_ttl_seconds,
+            expires=ttl,
         )
         upload = PresignedPost(url=post["url"], fields=post["fields"], expires_at=expires_at)
     await transitions.create(db, media)
     return media, upload
 
 
+def upload_ttl(settings: Settings, requested: int | None) -> int:
+    """The caller's lifetime for upload URLs, within the server's: a URL outliving the server's
+    lifetime would outlive the clean-ups timed by it (a deleted item's last purge)."""
+    if requested is None:
+        return settings.presign_ttl_seconds
+    if requested > settings.presign_ttl_seconds:
+        raise Problem(
+            422,
+            f"upload_ttl_seconds is {requested}; this server gives upload URLs at most "
+            f"{settings.presign_ttl_seconds} s.",
+            code="upload_ttl_too_long",
+        )
+    return requested
+
+
 async def presign_parts(
-    storage: Storage, settings: Settings, media: m.Media, numbers: range | list[int]
+    storage: Storage,
+    settings: Settings,
+    media: m.Media,
+    numbers: range | list[int],
+    *,
+    ttl: int | None = None,
 ) -> list[PartUrl]:
     assert media.upload_id
     part_size = part_size_for(media.size, settings.multipart_part_bytes)
@@ -172,7 +207,11 @@ async def presign_parts(
     for n in numbers:
         size = min(part_size, media.size - (n - 1) * part_size)  # the last part is the rest
         url = await storage.presign_part(
-            media.source_key, media.upload_id, n, size=size, expires=settings.presign_ttl_seconds
+            media.source_key,
+            media.upload_id,
+            n,
+            size=size,
+            expires=ttl or settings.presign_ttl_seconds,
         )
         urls.append(PartUrl(part_number=n, size=size, url=url))
     return urls

@@ -1,0 +1,1 @@
+"""API keys: an account's own backend calling reelay without a password."""

@@ -1,0 +1,1 @@
+"""Viewer tokens: one media item's status, events and playback for a browser on any origin."""
