@@ -20,6 +20,7 @@ from reelay_api.resources import lifespan
 from reelay_api.viewer.endpoints import make_viewer_token_handler
 from reelay_api.web import web_routes
 from reelay_api.web_security import CrossSiteRequests, SecurityHeaders, cors_config
+from reelay_api.webhooks.endpoints import WebhookController
 
 MEDIA_CONTROLLERS = [VideoController, ImageController]
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApiKeyController,
             *media_routes,
             user_event_stream,
+            WebhookController,
             *web_routes(settings),
         ],
         dependencies=DEPENDENCIES,
