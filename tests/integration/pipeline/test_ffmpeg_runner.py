@@ -17,6 +17,7 @@ from reelay_core.media.command import (
 )
 from reelay_core.media.errors import MediaRejected
 from reelay_core.media.ladder import Rung, choose_ladder
+from reelay_core.media.playlists import media_playlist, parse_segment_list
 from reelay_core.media.probe import SourceInfo, parse_probe
 from reelay_core.media.progress import ProgressSample, percent
 from reelay_worker.pipeline.errors import (
@@ -42,7 +43,7 @@ async def transcode(
     args = build_transcode_args(
         ffmpeg_bin, str(source), str(out), ladder,
         has_audio=info.has_audio, frame_rate=info.frame_rate,
-        poster_at=poster_time(info.duration),
+        poster_at=poster_time(info.duration), init_seconds=1, limit_seconds=info.duration + 1,
     )  # fmt: skip
     samples: list[ProgressSample] = []
 
@@ -51,6 +52,9 @@ async def transcode(
 
     await run_ffmpeg(args, on_progress=collect, stall_timeout=30)
     check_outputs(out, layout)
+    for name, listing in layout.segment_lists.items():  # as the worker's publisher does
+        segments = parse_segment_list((out / listing).read_text())
+        (out / layout.playlists[name]).write_text(media_playlist(segments, 6, ended=True))
     (out / layout.master).write_text(
         build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
     )
@@ -94,6 +98,15 @@ async def test_one_pass_ladder_of_a_1080p_source(source_1080, tmp_path, ffmpeg_b
     info, ladder, samples = await transcode(source_1080, out, ffmpeg_bin, ffprobe_bin)
 
     assert [r.name for r in ladder] == ["1080p", "720p", "480p", "360p"]
+    # A short first segment, then the rest; cut at the same instants in every rung.
+    cuts = {
+        tuple((s.start, s.end) for s in parse_segment_list((out / listing).read_text()))
+        for listing in output_layout(ladder).segment_lists.values()
+    }
+    assert len(cuts) == 1, cuts
+    [boundaries] = cuts
+    # (the first lasts up to the encoder's delay longer: two frames at 10 fps)
+    assert len(boundaries) == 2 and 0.9 < boundaries[0][1] - boundaries[0][0] < 1.3, boundaries
     for rung in ladder:
         playlist = (out / rung.name / "index.m3u8").read_text()
         assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and "#EXT-X-ENDLIST" in playlist
@@ -143,7 +156,7 @@ async def test_source_without_audio(source_silent, tmp_path, ffmpeg_bin, ffprobe
     mp4 = await run_ffprobe(ffprobe_bin, str(out / "video.mp4"))
     assert [s["codec_type"] for s in mp4["streams"]] == ["video"]
 
-    # A segment FFmpeg failed to write (its hls muxer still exits 0) is caught afterwards.
+    # A listed segment that is missing (a failed write) is caught afterwards.
     (out / "360p" / "seg_00000.ts").unlink()
     with pytest.raises(FFmpegOutputMissing) as missing:
         check_outputs(out, output_layout(ladder))

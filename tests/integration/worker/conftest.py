@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 import pytest
 from reelay_core import jobs
-from reelay_core.media.keys import hls_key, output_key, output_prefix
+from reelay_core.media.keys import attempt_prefix, hls_key, output_key, output_prefix
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from reelay_stack.children import ChildProcess
@@ -99,9 +99,14 @@ async def output_keys(storage: Storage, media_id: str) -> list[str]:
     return await storage.list_keys(output_prefix(media_id))
 
 
-async def expected_video_keys(storage: Storage, media_id: str) -> set[str]:
+def published(media_id: str, attempt: int = 1) -> str:
+    """Where `attempt` of the item published its outputs."""
+    return attempt_prefix(output_prefix(media_id), attempt)
+
+
+async def expected_video_keys(storage: Storage, media_id: str, attempt: int = 1) -> set[str]:
     """Every key a finished video should have, read from its own playlists."""
-    out = output_prefix(media_id)
+    out = published(media_id, attempt)
     keys = {
         hls_key(out, "master.m3u8"),
         output_key(out, "video.mp4"),

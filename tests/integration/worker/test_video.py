@@ -6,13 +6,14 @@ import itertools
 from pathlib import Path
 
 import httpx
-from reelay_core.media.keys import hls_key, output_key, output_prefix
+from reelay_core.media.keys import hls_key, output_key
 from reelay_core.storage import Storage
 
 from tests.integration.worker.conftest import (
     expected_video_keys,
     output_keys,
     playlist_entries,
+    published,
     stored_events,
 )
 from tests.support.client import register
@@ -51,7 +52,7 @@ async def test_1080p_source_gives_four_rungs_and_a_master_playlist(
     bitrates = [outputs[r]["bitrate"] for r in ("1080p", "720p", "480p", "360p")]
     assert bitrates == sorted(bitrates, reverse=True)
 
-    out = output_prefix(media_id)
+    out = published(media_id)
     master = (await storage.get_bytes(hls_key(out, "master.m3u8"))).decode()
     assert master.count("#EXT-X-STREAM-INF") == 4
     assert playlist_entries(master) == [
@@ -83,7 +84,7 @@ async def test_rotated_phone_video_comes_out_portrait(
         "mp4": (720, 1280), "poster": (720, 1280),
     }  # fmt: skip
     mp4 = tmp_path / "video.mp4"
-    mp4.write_bytes(await storage.get_bytes(output_key(output_prefix(media_id), "video.mp4")))
+    mp4.write_bytes(await storage.get_bytes(output_key(published(media_id), "video.mp4")))
     video = next(s for s in probe(mp4)["streams"] if s["codec_type"] == "video")
     # Turned upright in the pixels: no display matrix left for a player to apply twice.
     assert (video["width"], video["height"]) == (720, 1280)
@@ -104,9 +105,9 @@ async def test_video_without_audio(
     rung_480 = media["outputs"][0]
     assert rung_480["bitrate"] == 1_400_000  # video only: no audio bitrate added
     mp4 = tmp_path / "video.mp4"
-    mp4.write_bytes(await storage.get_bytes(output_key(output_prefix(media_id), "video.mp4")))
+    mp4.write_bytes(await storage.get_bytes(output_key(published(media_id), "video.mp4")))
     assert [s["codec_type"] for s in probe(mp4)["streams"]] == ["video"]
-    master = (await storage.get_bytes(hls_key(output_prefix(media_id), "master.m3u8"))).decode()
+    master = (await storage.get_bytes(hls_key(published(media_id), "master.m3u8"))).decode()
     assert "mp4a" not in master
 
 
@@ -136,9 +137,15 @@ async def test_progress_is_monotonic_staged_throttled_and_has_an_eta(
     assert any(eta is not None and eta > 0 for eta in etas), etas
     assert stored[-1].data["progress"] == 100 and stored[-1].data["stage"] is None
 
-    # Throttled: within a stage, a new event needs 0.5 s or a step of at least 1 point
+    # Playable once, while processing: a status event of its own, before the end.
+    turned = [i for i, e in enumerate(stored) if e.data["playable"]]
+    assert turned and stored[turned[0]].event == "status", stored
+    assert stored[turned[0]].data["status"] == "processing"
+    assert all(e.data["playable"] for e in stored[turned[0] :]), "and stays playable"
+
+    # Throttled: within a stage, a new progress event needs 0.5 s or a step of at least 1 point
     # (reaching 100 is always told).
-    for before, after in itertools.pairwise(working):
+    for before, after in itertools.pairwise(e for e in working if e.event == "progress"):
         if before.data["stage"] == after.data["stage"]:
             step = after.data["progress"] - before.data["progress"]
             waited = after.at - before.at

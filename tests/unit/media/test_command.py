@@ -6,6 +6,7 @@ from reelay_core.media.command import (
     output_layout,
     poster_size,
     poster_time,
+    segment_cuts,
 )
 from reelay_core.media.ladder import choose_ladder
 
@@ -84,13 +85,23 @@ def test_tee_feeds_hls_per_rung_and_the_top_rung_to_mp4():
     slaves = args[args.index("tee") + 1].split("|")
     assert len(slaves) == 5
     assert slaves[1] == (
-        r"[select=\'v:1,a:1\':onfail=abort:f=hls:hls_time=6:hls_playlist_type=vod"
-        ":hls_flags=independent_segments"
-        f":hls_segment_filename={OUT}/720p/seg_%05d.ts]{OUT}/720p/index.m3u8"
+        r"[select=\'v:1,a:1\':onfail=abort:f=segment:segment_format=mpegts:segment_time=6"
+        f":segment_list={OUT}/720p/segments.csv:segment_list_type=csv]{OUT}/720p/seg_%05d.ts"
     )
     assert slaves[4] == (
         rf"[select=\'v:0,a:0\':onfail=abort:f=mp4:movflags=+faststart]{OUT}/video.mp4"
     )
+
+
+def test_a_short_first_segment_then_the_configured_length():
+    args = transcode(segment_seconds=6, init_seconds=2, limit_seconds=21)
+    # Keyframes at 0, 2, 8, 14 ...: where every rung is cut.
+    assert option(args, "-force_key_frames") == "expr:gte(t,if(n_forced,2+(n_forced-1)*6,0))"
+    slaves = args[args.index("tee") + 1].split("|")
+    assert all(":segment_times=2,8,14,20:" in slave for slave in slaves[:4]), slaves
+    assert segment_cuts(21, 6, 2.5) == [2.5, 8.5, 14.5, 20.5]
+    assert segment_cuts(21, 6, 0) is None and segment_cuts(None, 6, 2) is None
+    assert segment_cuts(21, 6, 6) is None  # not shorter: every segment alike
 
 
 def test_poster_output():
@@ -104,7 +115,7 @@ def test_without_audio():
     args = transcode(has_audio=False)
     assert "0:a:0" not in args and "-c:a" not in args
     slaves = args[args.index("tee") + 1].split("|")
-    assert slaves[0].startswith(r"[select=\'v:0\':onfail=abort:f=hls")
+    assert slaves[0].startswith(r"[select=\'v:0\':onfail=abort:f=segment")
 
 
 def test_one_rung():

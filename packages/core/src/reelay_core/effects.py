@@ -134,6 +134,19 @@ def _delete_objects(media_id: uuid.UUID) -> Effect:
     )
 
 
+def delete_outputs(db: AsyncSession, media_id: uuid.UUID) -> None:
+    """Delete what processing stored (every attempt's), keeping the source."""
+    prefix = keys.output_prefix(media_id)
+    add(
+        db,
+        Effect(
+            f"delete the outputs of {media_id}",
+            lambda clients: clients.storage.delete_prefix(prefix),
+            wait=STORAGE_WAIT,
+        ),
+    )
+
+
 def delete_objects_on_rollback(db: AsyncSession, media_id: uuid.UUID) -> None:
     """The item's source is stored already: delete it if its row is never committed."""
     on_rollback(db, _delete_objects(media_id))

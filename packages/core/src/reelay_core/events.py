@@ -51,6 +51,7 @@ def snapshot(media: m.Media) -> dict[str, Any]:
         "stage": media.stage,
         "eta_seconds": media.eta_seconds,
         "attempts": media.attempts,
+        "playable": media.playable,
     }
     if media.error_code:
         data["error"] = {"code": media.error_code, "message": media.error_message}

@@ -237,6 +237,11 @@ class Storage:
             str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
         )
 
+    async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
+        await self.internal.put_object(
+            Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+        )
+
     async def download_file(self, key: str, path: Path, *, if_match: str | None = None) -> None:
         """Download to `path`; with `if_match`, raise ObjectChanged unless the object still has
         that ETag (every ranged GET of the download carries If-Match, so a replacement halfway

@@ -98,6 +98,13 @@ class Attempt:
         async with unit_of_work(self.res) as db:
             await transitions.update_running(db, self.media_id, self.number, source=source)
 
+    async def mark_playable(self) -> None:
+        """The first segment of every rung is stored; Fenced once the item is not ours."""
+        async with unit_of_work(self.res) as db:
+            ours = await transitions.mark_playable(db, self.media_id, self.number)
+        if not ours:
+            raise Fenced()
+
     async def keep_lease(self, owner: asyncio.Task[Any]) -> None:
         """Renew the lease every third of its length; cancel `owner` once the item is not ours."""
         lease_seconds = self.res.settings.lease_seconds

@@ -16,6 +16,7 @@ from typing import Any
 
 from reelay_core.media.command import OutputLayout
 from reelay_core.media.errors import MediaRejected
+from reelay_core.media.playlists import parse_segment_list
 from reelay_core.media.probe import FORMAT_WHITELIST, explain_unreadable, ffprobe_args
 from reelay_core.media.progress import ProgressParser, ProgressSample
 
@@ -126,26 +127,23 @@ async def run_ffprobe(
 
 
 def check_outputs(out_dir: str | Path, layout: OutputLayout) -> None:
-    """Raise FFmpegOutputMissing unless every file of `layout` and every listed segment is
-    there and non-empty: FFmpeg's hls muxer logs a failed segment write and still exits 0."""
+    """Raise FFmpegOutputMissing unless the MP4, the poster and every segment each rung's list
+    names are there and non-empty, and no list is empty: a failed write must not pass for a
+    finished set."""
     root = Path(out_dir)
-    missing = [
-        name
-        for name in (layout.mp4, layout.poster, *layout.playlists.values())
-        if not _non_empty(root / name)
-    ]
-    for playlist in layout.playlists.values():
-        path = root / playlist
-        if not _non_empty(path):
-            continue
-        text = path.read_text(errors="replace")
-        if "#EXT-X-ENDLIST" not in text:
-            missing.append(f"{playlist} (unfinished)")
-        segments = [ln.strip() for ln in text.splitlines() if ln.strip() and ln[0] != "#"]
+    missing = [name for name in (layout.mp4, layout.poster) if not _non_empty(root / name)]
+    for listing in layout.segment_lists.values():
+        path = root / listing
+        try:
+            segments = parse_segment_list(path.read_text(errors="replace"))
+        except (OSError, ValueError):
+            segments = []
         if not segments:
-            missing.append(f"{playlist} (no segments)")
+            missing.append(f"{listing} (no segments)")
         missing += [
-            f"{path.parent.name}/{seg}" for seg in segments if not _non_empty(path.parent / seg)
+            f"{path.parent.name}/{seg.name}"
+            for seg in segments
+            if not _non_empty(path.parent / seg.name)
         ]
     if missing:
         raise FFmpegOutputMissing(missing)

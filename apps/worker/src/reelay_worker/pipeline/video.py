@@ -1,9 +1,12 @@
-"""Video: download, probe, one FFmpeg run for the whole ladder, master playlist, upload."""
+"""Video: download, probe, one FFmpeg run for the whole ladder, published while it runs."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from reelay_core.db import models as m
 from reelay_core.media import keys
@@ -21,12 +24,18 @@ from reelay_core.media.outputs import Rendition, RenditionKind
 from reelay_core.media.probe import SourceInfo, parse_probe
 from reelay_core.media.progress import ProgressSample, eta_seconds, percent
 from reelay_core.settings import Settings
+from reelay_core.storage import Storage
 
 from reelay_worker.jobs.attempt import Attempt
 from reelay_worker.pipeline.errors import FFmpegOutOfMemory
 from reelay_worker.pipeline.ffmpeg_runner import check_outputs, run_ffmpeg, run_ffprobe
-from reelay_worker.pipeline.outputs import upload_tree
+from reelay_worker.pipeline.publisher import Publisher
 from reelay_worker.pipeline.source import download_source
+
+log = logging.getLogger(__name__)
+# Removing an unfinished attempt's outputs must not hold up the job's end for long: the next
+# attempt, the cancel and the fail steps remove them too.
+DISCARD_WAIT = 30.0
 
 
 async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list[Rendition]:
@@ -47,28 +56,53 @@ async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list
     for directory in layout.directories:
         (out / directory).mkdir(parents=True, exist_ok=True)
 
-    await transcode(attempt, source, out, ladder, info)
-
-    await attempt.report("package", 0.0)
-    check_outputs(out, layout)
-    (out / layout.master).write_text(
-        build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
-    )
-    files = output_files(out, layout, media.output_prefix)
-    stem = Path(media.filename).stem or "video"
-    renditions = video_renditions(ladder, info, out, layout, media.output_prefix, stem)
-
-    # A crashed earlier attempt may have uploaded part of a set: start from an empty prefix.
+    # Earlier attempts' outputs: nothing serves them (a new attempt is not playable until it
+    # is), and an attempt that died left them behind.
     await res.storage.delete_prefix(media.output_prefix)
-    await attempt.report("upload", 0.0)
-    await upload_tree(res.storage, files, lambda fraction: attempt.report("upload", fraction))
-    return renditions
+    prefix = keys.attempt_prefix(media.output_prefix, attempt.number)
+    publisher = Publisher(
+        res.storage,
+        out,
+        layout,
+        prefix,
+        segment_seconds=settings.hls_segment_seconds,
+        on_playable=attempt.mark_playable,
+    )
+    try:
+        await publisher.publish_master(
+            build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
+        )
+        await transcode(attempt, source, out, ladder, info, publisher)
+        await attempt.report("package", 0.0)
+        check_outputs(out, layout)
+        await attempt.report("upload", 0.0)
+        await publisher.finish(lambda fraction: attempt.report("upload", fraction))
+    except BaseException:
+        await discard(res.storage, prefix)
+        raise
+    stem = Path(media.filename).stem or "video"
+    return video_renditions(ladder, info, out, layout, prefix, stem, publisher.rung_size)
+
+
+async def discard(storage: Storage, prefix: str) -> None:
+    """The attempt ends unfinished: what it published goes (its uploads have stopped)."""
+    try:
+        async with asyncio.timeout(DISCARD_WAIT):
+            await storage.delete_prefix(prefix)
+    except Exception as exc:
+        log.warning("could not remove the unfinished outputs under %s: %r", prefix, exc)
 
 
 async def transcode(
-    attempt: Attempt, source: Path, out: Path, ladder: list[Rung], info: SourceInfo
+    attempt: Attempt,
+    source: Path,
+    out: Path,
+    ladder: list[Rung],
+    info: SourceInfo,
+    publisher: Publisher,
 ) -> None:
-    """The one FFmpeg run, reporting its progress as the transcode stage."""
+    """The one FFmpeg run, reporting its progress as the transcode stage, its segments
+    published as they come."""
     res, settings = attempt.res, attempt.res.settings
     await attempt.report("transcode", 0.0)
 
@@ -88,6 +122,7 @@ async def transcode(
         poster_at=poster_time(info.duration),
         preset=settings.ffmpeg_preset,
         segment_seconds=settings.hls_segment_seconds,
+        init_seconds=settings.hls_first_segment_seconds,
         limit_seconds=info.duration + 1,
     )
     budget = time_budget(info.duration, settings)
@@ -96,11 +131,14 @@ async def transcode(
     deadline = asyncio.timeout(budget)
     try:
         async with deadline:
-            await run_ffmpeg(
-                args,
-                on_progress=on_progress,
-                stall_timeout=settings.stall_timeout,
-                memory_limit=memory_limit(settings),
+            await beside(
+                run_ffmpeg(
+                    args,
+                    on_progress=on_progress,
+                    stall_timeout=settings.stall_timeout,
+                    memory_limit=memory_limit(settings),
+                ),
+                publisher,
             )
     except FFmpegOutOfMemory:
         raise MediaRejected(
@@ -119,6 +157,22 @@ async def transcode(
         ) from None
 
 
+async def beside(ffmpeg: Coroutine[Any, Any, None], publisher: Publisher) -> None:
+    """Run FFmpeg with the publisher following it in a task of its own, so uploads never hold
+    up the reading of FFmpeg's progress. The first failure of either stops both, and is
+    raised as itself (callers tell a Fenced, a storage error and FFmpeg's errors apart)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            follower = group.create_task(publisher.follow())
+            await ffmpeg
+            follower.cancel()
+    except BaseExceptionGroup as failed:
+        first: BaseException = failed
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
 def time_budget(duration: float, settings: Settings) -> float:
     """Seconds one transcode may take: proportional to the video's length, with a floor."""
     return max(settings.processing_min_seconds, settings.processing_seconds_per_second * duration)
@@ -128,19 +182,6 @@ def memory_limit(settings: Settings) -> int | None:
     return settings.ffmpeg_memory_mb * 1024 * 1024 if settings.ffmpeg_memory_mb > 0 else None
 
 
-def output_files(out: Path, layout: OutputLayout, output_prefix: str) -> dict[Path, str]:
-    """Every file of the finished set (local path -> storage key)."""
-    files = {
-        path: keys.hls_key(output_prefix, str(path.relative_to(out)))
-        for directory in layout.directories
-        for path in (out / directory).iterdir()
-    }
-    files[out / layout.master] = keys.hls_key(output_prefix, layout.master)
-    files[out / layout.mp4] = keys.output_key(output_prefix, layout.mp4)
-    files[out / layout.poster] = keys.output_key(output_prefix, layout.poster)
-    return files
-
-
 def video_renditions(
     ladder: list[Rung],
     info: SourceInfo,
@@ -148,8 +189,9 @@ def video_renditions(
     layout: OutputLayout,
     output_prefix: str,
     stem: str,
+    rung_size: Callable[[str], int],
 ) -> list[Rendition]:
-    """One HLS variant per rung, then the MP4 and the poster."""
+    """One HLS variant per rung (`rung_size`: its stored bytes), then the MP4 and the poster."""
 
     def bitrate(rung: Rung) -> int:
         return rung.video_bitrate + (rung.audio_bitrate if info.has_audio else 0)
@@ -161,7 +203,7 @@ def video_renditions(
             width=rung.width,
             height=rung.height,
             bitrate=bitrate(rung),
-            size=sum(path.stat().st_size for path in (out / rung.name).iterdir()),
+            size=rung_size(rung.name),
             key=keys.hls_key(output_prefix, layout.playlists[rung.name]),
         )
         for rung in ladder

@@ -2,13 +2,14 @@
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reelay_core.media.ladder import Rung
 from reelay_core.media.probe import CODEC_WHITELIST, FORMAT_WHITELIST, local_url
 
 MASTER_PLAYLIST = "master.m3u8"
+SEGMENT_LIST = "segments.csv"
 MP4_FILE = "video.mp4"
 POSTER_FILE = "poster.jpg"
 POSTER_MAX_WIDTH = 1280
@@ -30,6 +31,9 @@ class OutputLayout:
 
     master: str
     playlists: Mapping[str, str]  # rung name -> "720p/index.m3u8"; segments sit beside it
+    # rung name -> "720p/segments.csv": FFmpeg appends a line as it closes each segment. The
+    # playlists are ours, written from these lists (see reelay_core.media.playlists).
+    segment_lists: Mapping[str, str]
     mp4: str
     poster: str
     directories: tuple[str, ...]  # must exist before FFmpeg starts: hls does not create them
@@ -39,6 +43,7 @@ def output_layout(ladder: list[Rung]) -> OutputLayout:
     return OutputLayout(
         master=MASTER_PLAYLIST,
         playlists={r.name: f"{r.name}/index.m3u8" for r in ladder},
+        segment_lists={r.name: f"{r.name}/{SEGMENT_LIST}" for r in ladder},
         mp4=MP4_FILE,
         poster=POSTER_FILE,
         directories=tuple(r.name for r in ladder),
@@ -127,27 +132,51 @@ def build_transcode_args(
     poster_at: float,
     preset: str = "veryfast",
     segment_seconds: int = 6,
+    init_seconds: float = 0.0,
     limit_seconds: float | None = None,
 ) -> list[str]:
     """One FFmpeg process for the whole ladder: decode once, `split`, encode each rung once.
 
-    Every rung's encoded streams go to a `tee` muxer: one hls slave per rung, and the top
+    Every rung's encoded streams go to a `tee` muxer: one segmenter per rung, and the top
     rung's streams to an MP4 slave as well, so that rung is not encoded twice. The poster is a
     further branch of the same filter graph. `limit_seconds` caps how much is read, for files
-    whose real length exceeds what their header claims.
+    whose real length exceeds what their header claims. With it, the first segment lasts
+    `init_seconds` (a player can start as soon as it exists), the others `segment_seconds`.
     """
     out_dir = checked_out_dir(out_dir, ladder)
+    cuts = segment_cuts(limit_seconds, segment_seconds, init_seconds)
     slaves = [
-        *(hls_slave(out_dir, i, rung, has_audio, segment_seconds) for i, rung in enumerate(ladder)),
+        *(
+            hls_slave(out_dir, i, rung, has_audio, segment_seconds, cuts=cuts)
+            for i, rung in enumerate(ladder)
+        ),
         mp4_slave(out_dir, has_audio),
     ]
     return [
         *input_args(ffmpeg, source, limit_seconds),
         "-filter_complex", filter_graph(ladder, frame_rate, poster_at=poster_at),
-        *encoder_args(ladder, has_audio, frame_rate, preset, segment_seconds),
+        *encoder_args(ladder, has_audio, frame_rate, preset, segment_seconds, cuts=cuts),
         *tee_args(slaves),
         *poster_args(out_dir),
     ]  # fmt: skip
+
+
+def segment_cuts(
+    limit_seconds: float | None, segment_seconds: int, init_seconds: float
+) -> list[float] | None:
+    """Where segments end: after `init_seconds`, then every `segment_seconds` up to the limit.
+
+    None (every `segment_seconds` from the start) when the length is unknown or there is no
+    shorter first segment. FFmpeg's hls muxer cannot do this itself: its `hls_init_time`
+    applies to the whole playlist when the playlist keeps every segment (ours do).
+    """
+    if limit_seconds is None or not 0 < init_seconds < segment_seconds:
+        return None
+    cuts, at = [], float(init_seconds)
+    while at < limit_seconds:
+        cuts.append(at)
+        at += segment_seconds
+    return cuts
 
 
 def checked_out_dir(out_dir: str, ladder: list[Rung]) -> str:
@@ -199,7 +228,13 @@ def filter_graph(ladder: list[Rung], frame_rate: float, *, poster_at: float | No
 
 
 def encoder_args(
-    ladder: list[Rung], has_audio: bool, frame_rate: float, preset: str, segment_seconds: int
+    ladder: list[Rung],
+    has_audio: bool,
+    frame_rate: float,
+    preset: str,
+    segment_seconds: int,
+    *,
+    cuts: Sequence[float] | None = None,
 ) -> list[str]:
     """Output streams v:i (and a:i) for rung i, with the rung's bitrates and H.264 level."""
     gop = max(1, round(segment_seconds * min(frame_rate, MAX_FRAME_RATE)))
@@ -212,7 +247,7 @@ def encoder_args(
         # Keyframes at the same instants in every rung, so players can switch between
         # segments; no scene-cut keyframes, which would differ between rungs.
         "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-force_key_frames", f"expr:gte(t,n_forced*{segment_seconds})",
+        "-force_key_frames", key_frames(segment_seconds, cuts),
     ]  # fmt: skip
     for i, rung in enumerate(ladder):
         level = h264_level(rung.width, rung.height, frame_rate, rung.maxrate)
@@ -227,6 +262,15 @@ def encoder_args(
     return args
 
 
+def key_frames(segment_seconds: int, cuts: Sequence[float] | None) -> str:
+    """A keyframe at 0 and at every cut: the first after `cuts[0]`, then every segment."""
+    if not cuts:
+        return f"expr:gte(t,n_forced*{segment_seconds})"
+    # n_forced counts the keyframes forced so far: the one at 0 is the first.
+    first = _num(cuts[0])
+    return f"expr:gte(t,if(n_forced,{first}+(n_forced-1)*{segment_seconds},0))"
+
+
 def tee_args(slaves: list[str]) -> list[str]:
     return [
         # MP4 needs the H.264/AAC headers out of band; mpegts repeats them at keyframes anyway.
@@ -237,13 +281,28 @@ def tee_args(slaves: list[str]) -> list[str]:
     ]  # fmt: skip
 
 
-def hls_slave(out_dir: str, i: int, rung: Rung, has_audio: bool, segment_seconds: int) -> str:
-    """The tee slave writing output streams i as the rung's HLS playlist and segments."""
+def hls_slave(
+    out_dir: str,
+    i: int,
+    rung: Rung,
+    has_audio: bool,
+    segment_seconds: int,
+    *,
+    cuts: Sequence[float] | None = None,
+) -> str:
+    """The tee slave writing output streams i as the rung's MPEG-TS segments, each listed in
+    its segment list (name, start, end) once it is complete on disk, so that it can be
+    published while the rest is encoded. The keyframes are forced at the same instants in
+    every rung, so every rung is cut at the same instants."""
+    times = (
+        f"segment_times={','.join(_num(t) for t in cuts)}"
+        if cuts
+        else f"segment_time={segment_seconds}"
+    )
     return (
-        f"[{_tee_options(i, has_audio)}:f=hls:hls_time={segment_seconds}:hls_playlist_type=vod"
-        f":hls_flags=independent_segments"
-        f":hls_segment_filename={out_dir}/{rung.name}/seg_%05d.ts]"
-        f"{out_dir}/{rung.name}/index.m3u8"
+        f"[{_tee_options(i, has_audio)}:f=segment:segment_format=mpegts:{times}"
+        f":segment_list={out_dir}/{rung.name}/{SEGMENT_LIST}:segment_list_type=csv]"
+        f"{out_dir}/{rung.name}/seg_%05d.ts"
     )
 
 
@@ -258,6 +317,9 @@ def poster_args(out_dir: str) -> list[str]:
     return [
         # passthrough: a constant-rate output would repeat the frame back to t=0 first.
         "-map", "[poster]", "-frames:v", "2", "-update", "1", "-fps_mode", "passthrough",
+        # The first frame's poster is published while the second may replace it: a reader
+        # must never see half a file.
+        "-atomic_writing", "1",
         # The frames are already full-range yuv420p; without "unofficial" FFmpeg converts
         # them again to the deprecated yuvj420p and warns into our error tail.
         "-strict", "unofficial", "-q:v", "3",

@@ -24,6 +24,12 @@ def output_prefix(media_id: uuid.UUID | str) -> str:
     return f"{item_prefix(media_id)}out/"
 
 
+def attempt_prefix(output_prefix: str, attempt: int) -> str:
+    """Where one attempt publishes its outputs: a retried attempt writes beside, never over, what
+    an earlier one published, so a player can never be served a mix of the two."""
+    return f"{output_prefix}a{attempt}/"
+
+
 def hls_key(output_prefix: str, playlist: str) -> str:
     return f"{output_prefix}hls/{playlist}"
 

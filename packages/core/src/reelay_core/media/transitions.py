@@ -158,10 +158,14 @@ async def cancel(db: AsyncSession, media: m.Media, *, abort_wait: float = 0.1) -
         eta_seconds=None,
         lease_expires_at=None,
         upload_id=None,
+        playable_at=None,
     )
     await db.refresh(media)
     effects.abort_upload(db, media.source_key, upload_id)
     effects.abort_job(db, job_id, wait=abort_wait)
+    # After the abort: what the attempt published while encoding goes (the source stays, for a
+    # retry). The worker removes its own too, once its uploads have stopped.
+    effects.delete_outputs(db, media.id)
 
 
 async def expire_upload(db: AsyncSession, media: m.Media, *, hours: float) -> bool:
@@ -241,6 +245,26 @@ async def update_running(
     return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of an UPDATE
 
 
+async def mark_playable(db: AsyncSession, media_id: uuid.UUID, attempt: int) -> bool:
+    """The first segment of every rung of this attempt is stored: its master playlist can be
+    played while the rest is encoded. Announced as a `status` event (the status stays
+    processing); False once the attempt is not ours, True if it was playable already."""
+    record = await events.record(
+        db,
+        media_id,
+        "status",
+        where=[*running(attempt), m.Media.playable_at.is_(None)],
+        playable_at=func.now(),
+    )
+    effects.publish(db, record)
+    if record is not None:
+        return True
+    playable_at = await db.scalar(
+        select(m.Media.playable_at).where(m.Media.id == media_id, *running(attempt))
+    )
+    return playable_at is not None
+
+
 async def renew_lease(
     db: AsyncSession, media_id: uuid.UUID, attempt: int, *, lease_seconds: float
 ) -> bool:
@@ -282,7 +306,11 @@ async def fail(
         error_code=code,
         error_message=message,
         lease_expires_at=None,
+        playable_at=None,
     )
+    if record is not None:
+        # What the attempt published while encoding (its worker may have died halfway).
+        effects.delete_outputs(db, media_id)
     return record is not None
 
 
@@ -382,4 +410,6 @@ def _fresh_attempt(media_id: uuid.UUID, attempt: int) -> dict[str, Any]:
         "error_code": None,
         "error_message": None,
         "completed_at": None,
+        # The new attempt publishes under a prefix of its own: nothing plays until it is playable.
+        "playable_at": None,
     }
