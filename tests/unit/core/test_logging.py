@@ -145,3 +145,19 @@ def test_the_current_request_id_is_the_innermost_bound_one() -> None:
             assert current_request_id() == "outer"
         assert current_request_id() == "outer"
     assert current_request_id() is None
+
+
+def test_viewer_tokens_in_urls_are_redacted() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:5000",
+        "GET",
+        "/videos/1/hls/master.m3u8?token=eyJh.eyJz.sig&rendition=mp4",
+        "1.1",
+        200,
+    )
+    [line] = json_lines(stream)
+    assert "eyJh" not in str(line["event"]), line
+    assert "?token=[redacted]&rendition=mp4" in str(line["event"]), line

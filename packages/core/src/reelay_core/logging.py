@@ -25,6 +25,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID = "request_id"
 # A client's id ends up in our log lines and headers: only short, plain ids are taken from it.
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s\"]+")
 
 
 def configure_logging(level: str, fmt: LogFormat, *, stream: TextIO | None = None) -> None:
@@ -59,10 +60,22 @@ def shared_processors(fmt: LogFormat) -> list[Processor]:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.PositionalArgumentsFormatter(),
+        redact_query_tokens,
         structlog.processors.TimeStamper(fmt="iso", utc=True)
         if fmt == "json"
         else structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
     ]
+
+
+def redact_query_tokens(
+    _logger: object, _method: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """Viewer tokens travel in URLs (`?token=`), which access lines print: a log reader must not
+    be able to replay one."""
+    event = event_dict.get("event")
+    if isinstance(event, str) and "token=" in event:
+        event_dict["event"] = QUERY_TOKEN.sub(r"\1[redacted]", event)
+    return event_dict
 
 
 def renderers(fmt: LogFormat, stream: TextIO) -> list[Processor]:
