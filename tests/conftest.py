@@ -35,6 +35,11 @@ TEST_OVERRIDES = {
     "auth_rate_limit_per_minute": 100_000,
     "ladder_heights": [1080, 720, 480, 360],
     "log_level": "INFO",
+    # The webhook tests' receiver listens on 127.0.0.1; retries come within a second or two.
+    "webhook_allow_private": True,
+    "webhook_timeout_seconds": 3.0,
+    "webhook_retry_base_seconds": 0.5,
+    "webhook_retry_max_seconds": 2.0,
 }
 
 
