@@ -14,6 +14,7 @@ from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from reelay_api.events.heartbeat import Heartbeat
 from reelay_api.events.hub import EventHub
 
 
@@ -39,7 +40,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         hub = EventHub(str(settings.redis_url))
         await hub.start()
         stack.push_async_callback(hub.stop)
-        app.state.resources = Resources(
-            settings, engine, make_session_factory(engine), storage, redis, hub
-        )
+        sessions = make_session_factory(engine)
+        heartbeat = Heartbeat(hub, sessions, redis)
+        heartbeat.start()
+        stack.push_async_callback(heartbeat.stop)
+        app.state.resources = Resources(settings, engine, sessions, storage, redis, hub)
         yield

@@ -1,13 +1,13 @@
 """SSE endpoints: GET /videos/{id}/events (and /images/...) and GET /events.
 
-The handlers return sse-starlette's EventSourceResponse, an ASGI app, which Litestar sends as
-it is; routing, auth and OpenAPI stay Litestar's.
+The handlers return an `EventStream`, an ASGI app, which Litestar sends as it is; routing, auth
+and OpenAPI stay Litestar's.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, cast
 
 from litestar import Request, get
@@ -23,13 +23,15 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from reelay_api.auth.security import AuthUser
 from reelay_api.deps import AppResources
+from reelay_api.events import heartbeat
 from reelay_api.events.grant import StreamGrant
+from reelay_api.events.response import EventStream
 from reelay_api.events.stream import media_events, user_events
 from reelay_api.problems import not_found, problem_docs
 from reelay_api.viewer.tokens import viewer_access
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-HEARTBEAT_SECONDS = 15
+HEARTBEAT_SECONDS = heartbeat.INTERVAL_SECONDS
 EVENTS_DOC = (
     "Server-Sent Events: `status` and `progress` events, then a terminal `completed`, `failed` or "
     "`canceled` one, each with an integer `id`. Resume with Last-Event-ID or ?last_event_id=. "
@@ -42,12 +44,20 @@ SEND_TIMEOUT_SECONDS = 30
 
 
 def event_source(content: AsyncIterator[ServerSentEvent]) -> ASGIApp:
+    """sse-starlette's response, for a low-volume stream that brings no heartbeat of its own
+    (webhooks/events): a task group per connection, its own ping timer."""
     response = EventSourceResponse(
-        content, headers=SSE_HEADERS, ping=HEARTBEAT_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS
+        content, headers=SSE_HEADERS, ping=15, send_timeout=SEND_TIMEOUT_SECONDS
     )
     # An ASGI app either way; sse-starlette only spells scope and messages as Starlette's
     # plain mappings where Litestar uses TypedDicts.
     return cast("ASGIApp", response)
+
+
+def event_stream(frames: AsyncGenerator[bytes, None]) -> ASGIApp:
+    """The lean response of the media streams, which may be open by the thousand: their hub
+    subscription brings the heartbeat (see `events.response`)."""
+    return EventStream(frames, SSE_HEADERS)
 
 
 def resume_point(header: str | None, query: int | None) -> int | None:
@@ -89,7 +99,7 @@ def make_media_events_handler(kind: MediaKind, path: str) -> HTTPRouteHandler:
             raise not_found(kind.value)
         resume = resume_point(last_event_id_header, last_event_id)
         grant = StreamGrant(request.auth, resources.redis)
-        return event_source(media_events(resources, media_id, resume, grant))
+        return event_stream(media_events(resources, media_id, resume, grant))
 
     return media_event_stream
 
@@ -109,4 +119,4 @@ async def user_event_stream(
     request: Request[AuthUser, Token, State], resources: AppResources
 ) -> ASGIApp:
     grant = StreamGrant(request.auth, resources.redis)
-    return event_source(user_events(resources, request.user.id, grant))
+    return event_stream(user_events(resources, request.user.id, grant))

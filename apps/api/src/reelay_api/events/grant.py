@@ -1,12 +1,14 @@
 """How long one SSE stream may run: while the token that opened it is neither expired nor revoked.
 
 Auth checks a token once, when the stream opens; a stream can outlive that by hours, so the
-stream itself asks again whenever it wakes up.
+heartbeat asks again for all of a process's streams at once (`revoked`), every
+`heartbeat.INTERVAL_SECONDS`: a logout or an expiry reaches open streams that late at most.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from litestar.security.jwt import Token
 from redis.asyncio import Redis
@@ -14,7 +16,6 @@ from redis.exceptions import RedisError
 
 from reelay_api.auth import revocation
 
-# At most one Redis round trip per stream per interval: a logout reaches open streams this late.
 REVOCATION_CHECK_SECONDS = 15.0
 
 
@@ -22,15 +23,24 @@ class StreamGrant:
     def __init__(self, token: Token, redis: Redis) -> None:
         self.token = token
         self.redis = redis
-        # Auth has just checked the token.
-        self.next_check = time.monotonic() + REVOCATION_CHECK_SECONDS
+        self.next_check = time.monotonic() + REVOCATION_CHECK_SECONDS  # auth has just checked
+
+    @property
+    def jti(self) -> str | None:
+        return self.token.jti if isinstance(self.token.jti, str) else None
+
+    def expired(self) -> bool:
+        return revocation.seconds_left(self.token) <= 0
+
+    # For a stream that checks its own grant (webhooks/events): at most one Redis round trip
+    # per interval; the media streams leave this to the heartbeat.
 
     def wait_at_most(self, seconds: float) -> float:
         """`seconds`, cut short where the token expires first: the stream wakes up to end."""
         return max(0.0, min(seconds, revocation.seconds_left(self.token)))
 
     async def holds(self) -> bool:
-        if revocation.seconds_left(self.token) <= 0:
+        if self.expired():
             return False
         now = time.monotonic()
         if now < self.next_check:
@@ -38,9 +48,16 @@ class StreamGrant:
         try:
             revoked = await revocation.is_revoked(self.redis, self.token)
         except RedisError:
-            # Unlike a new request (503), an open stream rides out a Redis outage, as it does
-            # for its events: nothing can be revoked meanwhile, logout needs Redis too. It asks
-            # again at its next wake-up.
-            return True
+            return True  # rides out a Redis outage; asks again at its next wake-up
         self.next_check = now + REVOCATION_CHECK_SECONDS
         return not revoked
+
+
+async def revoked(redis: Redis, grants: Iterable[StreamGrant]) -> set[str]:
+    """The token ids among `grants` that are revoked, in one Redis round trip (RedisError if
+    Redis is away: then nothing can be revoked meanwhile either, logout needs it too)."""
+    jtis = sorted({grant.jti for grant in grants if grant.jti})
+    if not jtis:
+        return set()
+    found = await redis.mget([f"{revocation.KEY_PREFIX}{jti}" for jti in jtis])
+    return {jti for jti, value in zip(jtis, found, strict=True) if value is not None}

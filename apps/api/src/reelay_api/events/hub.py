@@ -4,7 +4,8 @@ A client that falls behind may miss intermediate `progress` events, never a stat
 one: when such an event does not fit, its queue is emptied and replaced by BEHIND, and the
 client's stream re-reads what it missed from Postgres, skipping superseded progress. Once the
 hub has resubscribed after losing Redis, every queue gets RESYNC: re-read all of it, since
-events published meanwhile reached no one.
+events published meanwhile reached no one. A PING in a queue only wakes its stream (see
+`heartbeat`); a subscription that is closed ends its stream at its next wake-up.
 """
 
 from __future__ import annotations
@@ -12,18 +13,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from redis.asyncio import Redis
 from reelay_core.events import CHANNEL_PREFIX, MediaEventRecord
 
 from reelay_api.events import metrics
+from reelay_api.events.frames import LiveEvent
+
+if TYPE_CHECKING:
+    from reelay_api.events.grant import StreamGrant
 
 log = logging.getLogger(__name__)
 
 RESYNC: Final = "resync"  # events may have been missed: re-read every one of them
 BEHIND: Final = "behind"  # this client fell behind: re-read, superseded progress may be skipped
+PING: Final = "ping"  # nothing happened: send a heartbeat
 QUEUE_SIZE: Final = 64
 QueueItem = MediaEventRecord | str
 
@@ -32,8 +39,20 @@ QueueItem = MediaEventRecord | str
 class Subscription:
     media_id: str | None
     owner_id: str | None
+    grant: StreamGrant | None = None
     queue: asyncio.Queue[QueueItem] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: int = 0
+    sent: int = 0  # the last event seq its stream sent, for the heartbeat's safety net
+    closed: bool = False
+
+    def poke(self) -> None:
+        """Wake the stream if it is waiting; a queue with items in it wakes it anyway."""
+        if self.queue.empty():
+            self.queue.put_nowait(PING)
+
+    def close(self) -> None:
+        self.closed = True
+        self.poke()
 
     def deliver(self, item: QueueItem) -> None:
         try:
@@ -56,6 +75,8 @@ class EventHub:
         self.reconnect_delay = reconnect_delay
         self._by_media: dict[str, set[Subscription]] = {}
         self._by_owner: dict[str, set[Subscription]] = {}
+        # The highest seq dispatched per subscribed item: a stream behind it has it on its way.
+        self.latest: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
@@ -77,10 +98,22 @@ class EventHub:
             len(s) for s in self._by_owner.values()
         )
 
+    def subscriptions(self) -> Iterator[Subscription]:
+        for index in (self._by_media, self._by_owner):
+            for subs in index.values():
+                yield from subs
+
+    def media_subscriptions(self) -> dict[str, set[Subscription]]:
+        return self._by_media
+
     def subscribe(
-        self, *, media_id: str | None = None, owner_id: str | None = None
+        self,
+        *,
+        media_id: str | None = None,
+        owner_id: str | None = None,
+        grant: StreamGrant | None = None,
     ) -> Subscription:
-        sub = Subscription(media_id=media_id, owner_id=owner_id)
+        sub = Subscription(media_id=media_id, owner_id=owner_id, grant=grant)
         if media_id is not None:
             self._by_media.setdefault(media_id, set()).add(sub)
         else:
@@ -99,8 +132,12 @@ class EventHub:
             subs.discard(sub)
             if not subs:
                 del index[str(key)]
+                if sub.media_id is not None:
+                    self.latest.pop(sub.media_id, None)
 
     def dispatch(self, record: MediaEventRecord) -> None:
+        if record.media_id in self._by_media:
+            self.latest[record.media_id] = max(record.seq, self.latest.get(record.media_id, 0))
         for sub in (
             *self._by_media.get(record.media_id, ()),
             *self._by_owner.get(record.owner_id, ()),
@@ -139,7 +176,7 @@ class EventHub:
 
     def _handle(self, raw: bytes | str) -> None:
         try:
-            record = MediaEventRecord.from_json(raw)
+            record = LiveEvent.from_json(raw)
         except (ValueError, TypeError):
             log.warning("ignoring a malformed event on the media channel")
             return

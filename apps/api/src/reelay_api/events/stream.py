@@ -2,46 +2,28 @@
 
 Each stream remembers the last sequence number it sent. A live event that is not the next one
 (its publish was lost or overtaken, the client fell behind, Redis was reconnected) makes the
-stream re-read Postgres from that number. Only a client that fell behind skips anything: the
-progress events that later events supersede.
+stream re-read Postgres from that number, as does the process's heartbeat when Postgres holds an
+event the stream never got. Only a client that fell behind skips anything: the progress events
+that later events supersede. Streams yield SSE bytes; live events come encoded once for all.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from reelay_core import events
 from reelay_core.db import models as m
 from reelay_core.events import MediaEventRecord
 from reelay_core.media import transitions
-from sse_starlette import ServerSentEvent
 
 from reelay_api.events import metrics
+from reelay_api.events.frames import HELLO, PING, RESYNC_EVENT, frame_of
 from reelay_api.events.grant import StreamGrant
-from reelay_api.events.hub import BEHIND, RESYNC, Subscription
+from reelay_api.events.hub import BEHIND, RESYNC
+from reelay_api.events.hub import PING as PING_ITEM
 from reelay_api.events.replay import stored_events
 from reelay_api.resources import Resources
-
-RETRY_MS = 3000
-# Also the interval at which a quiet stream re-reads Postgres: a safety net for a last event
-# whose publish was lost (Redis down while the worker recorded it), which no gap reveals.
-POLL_SECONDS = 15.0
-
-
-def to_sse(record: MediaEventRecord, *, with_media_id: bool = False) -> ServerSentEvent:
-    data: dict[str, Any] = dict(record.data)
-    if with_media_id:
-        data["media_id"] = record.media_id
-    return ServerSentEvent(data=json.dumps(data), event=record.event, id=str(record.seq))
-
-
-def hello() -> ServerSentEvent:
-    # Sent at once: tells the client how soon to reconnect and that the stream is up.
-    return ServerSentEvent(comment="connected", retry=RETRY_MS)
 
 
 def current_state(media: m.Media) -> MediaEventRecord:
@@ -52,15 +34,6 @@ def current_state(media: m.Media) -> MediaEventRecord:
         transitions.event_name(media.status),
         events.snapshot(media),
     )
-
-
-async def next_item(sub: Subscription, grant: StreamGrant) -> MediaEventRecord | str | None:
-    """The next item of `sub`; None after POLL_SECONDS, or sooner if the token expires."""
-    try:
-        async with asyncio.timeout(grant.wait_at_most(POLL_SECONDS)):
-            return await sub.queue.get()
-    except TimeoutError:
-        return None
 
 
 async def with_last(
@@ -91,44 +64,54 @@ async def latest_only(records: AsyncIterator[MediaEventRecord]) -> AsyncIterator
 
 async def media_events(
     resources: Resources, media_id: uuid.UUID, last_event_id: int | None, grant: StreamGrant
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncGenerator[bytes, None]:
     # Subscribe before reading Postgres: anything recorded meanwhile arrives on the queue and
     # is dropped there if the catch-up already sent it.
-    sub = resources.hub.subscribe(media_id=str(media_id))
+    sub = resources.hub.subscribe(media_id=str(media_id), grant=grant)
     try:
         with metrics.STREAMS.track_inprogress():
-            yield hello()
+            yield HELLO
             async with resources.sessions() as db:
                 media = await db.get(m.Media, media_id)
             if media is None:
                 return
             if replays(last_event_id, media):
                 assert last_event_id is not None
-                sent = last_event_id
-                catch_up = stored_events(resources.sessions, media_id, after=sent)
+                sub.sent = last_event_id
+                catch_up: AsyncIterator[MediaEventRecord] | None = stored_events(
+                    resources.sessions, media_id, after=sub.sent
+                )
             else:
                 state = current_state(media)
-                yield to_sse(state)
+                yield frame_of(state)
                 if transitions.is_terminal_event(state.event):
                     return
-                sent, catch_up = state.seq, nothing()
+                sub.sent, catch_up = state.seq, None
             drops_seen = 0
             while True:
-                async for record, is_last in with_last(catch_up):
-                    if record.seq <= sent:
-                        continue
-                    yield to_sse(record)
-                    sent = record.seq
-                    # A stored terminal event followed by more (the item was retried) is history.
-                    if is_last and transitions.is_terminal_event(record.event):
-                        return
-                item = await next_item(sub, grant)
-                if not await grant.holds():
+                if catch_up is not None:
+                    async for record, is_last in with_last(catch_up):
+                        if record.seq <= sub.sent:
+                            continue
+                        yield frame_of(record)
+                        sub.sent = record.seq
+                        # A stored terminal event followed by more (the item was retried) is
+                        # history.
+                        if is_last and transitions.is_terminal_event(record.event):
+                            return
+                    catch_up = None
+                item = await sub.queue.get()
+                if sub.closed:
                     return
-                if item is None:
-                    item = RESYNC
-                if isinstance(item, MediaEventRecord) and item.seq <= sent + 1:
-                    catch_up = one(item)
+                if item == PING_ITEM:
+                    yield PING
+                    continue
+                if isinstance(item, MediaEventRecord) and item.seq <= sub.sent + 1:
+                    if item.seq == sub.sent + 1:  # the next one, as nearly always: send it
+                        yield frame_of(item)
+                        sub.sent = item.seq
+                        if transitions.is_terminal_event(item.event):
+                            return
                     continue
                 # Fell behind, a publish was lost or overtaken, or Redis was reconnected.
                 metrics.RESYNCS.inc()
@@ -138,7 +121,7 @@ async def media_events(
                     isinstance(item, MediaEventRecord) and sub.dropped > drops_seen
                 )
                 drops_seen = sub.dropped
-                catch_up = stored_events(resources.sessions, media_id, after=sent)
+                catch_up = stored_events(resources.sessions, media_id, after=sub.sent)
                 if fell_behind:
                     catch_up = latest_only(catch_up)
     finally:
@@ -161,36 +144,25 @@ def replays(last_event_id: int | None, media: m.Media) -> bool:
 
 async def user_events(
     resources: Resources, owner_id: uuid.UUID, grant: StreamGrant
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncGenerator[bytes, None]:
     """Every live event of the caller's media; a `resync` event asks a dashboard to refetch."""
-    sub = resources.hub.subscribe(owner_id=str(owner_id))
+    sub = resources.hub.subscribe(owner_id=str(owner_id), grant=grant)
     try:
         with metrics.STREAMS.track_inprogress():
-            yield hello()
+            yield HELLO
             while True:
-                item = await next_item(sub, grant)
-                if not await grant.holds():
+                item = await sub.queue.get()
+                if sub.closed:
                     return
-                if item is None:
-                    continue
-                if isinstance(item, MediaEventRecord):
-                    yield to_sse(item, with_media_id=True)
+                if item == PING_ITEM:
+                    yield PING
+                elif isinstance(item, MediaEventRecord):
+                    yield frame_of(item, with_media_id=True)
                 else:
                     metrics.RESYNCS.inc()
-                    yield ServerSentEvent(
-                        data=json.dumps({"reason": "missed events"}), event="resync"
-                    )
+                    yield RESYNC_EVENT
     finally:
         resources.hub.unsubscribe(sub)
-
-
-async def one(record: MediaEventRecord) -> AsyncIterator[MediaEventRecord]:
-    yield record
-
-
-async def nothing() -> AsyncIterator[MediaEventRecord]:
-    return
-    yield
 
 
 async def exists(resources: Resources, media_id: uuid.UUID) -> bool:
