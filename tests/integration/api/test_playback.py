@@ -83,9 +83,17 @@ async def test_nothing_plays_before_completion(api: httpx.AsyncClient, alice: Ac
         )
         assert_problem(answer, 409, "awaiting_upload")
     assert_problem(
-        await api.get(f"{base}/hls/master.m3u8", headers=alice.headers), 409, "completes"
+        await api.get(f"{base}/hls/master.m3u8", headers=alice.headers), 409, "awaiting_upload"
     )
-    assert_problem(await api.get(f"{base}/hls/360p.m3u8", headers=alice.headers), 409, "completes")
+    assert_problem(
+        await api.get(f"{base}/hls/360p.m3u8", headers=alice.headers), 409, "awaiting_upload"
+    )
+    assert_problem(
+        await api.get(f"{base}/download", params={"rendition": "poster"}, headers=alice.headers),
+        409,
+        "awaiting_upload",
+    )
+    assert (await api.get(base, headers=alice.headers)).json()["playable"] is False
 
 
 async def test_an_image_gets_webp_renditions(

@@ -275,7 +275,8 @@ class MediaController(Controller):
         "/{media_id:uuid}/hls/{playlist:str}",
         media_type=HLS_TYPE,
         summary="HLS master (master.m3u8) or variant ({{name}}.m3u8) playlist",
-        description="Videos only (an image answers 404); 409 until processing completes.",
+        description="Videos only (an image answers 404); 409 until `playable`. While the video "
+        "is still processing, the variants grow (no `#EXT-X-ENDLIST` yet) and are not cached.",
         guards=[viewer_access],
         responses=problem_docs(401, 404, 409),
     )
@@ -303,8 +304,9 @@ class MediaController(Controller):
             text = await playback.variant_playlist(
                 resources.storage, resources.settings, media, name
             )
-        # Short cache: variant playlists carry presigned URLs that expire.
-        return Response(text, media_type=HLS_TYPE, headers={"Cache-Control": "private, max-age=60"})
+        return Response(
+            text, media_type=HLS_TYPE, headers={"Cache-Control": playback.cache_control(media)}
+        )
 
 
 class VideoController(MediaController):

@@ -153,6 +153,17 @@ class MediaOut(BaseModel):
             "worker does not count.",
         ),
     ]
+    playable: Annotated[
+        bool,
+        Field(
+            examples=[False],
+            description="True once the HLS master playlist can be played: as soon as the first "
+            "seconds of every rendition are stored, while the rest is still processing.",
+        ),
+    ]
+    playable_at: Annotated[
+        datetime | None, Field(description="When it became playable; null until then.")
+    ]
     error: MediaError | None
     source: Annotated[SourceInfo | None, Field(description="Null before probing.")]
     outputs: list[Output]
@@ -178,6 +189,8 @@ class MediaOut(BaseModel):
             eta_seconds=media.eta_seconds,
             queue_position=queue_position,
             attempts=media.attempts,
+            playable=media.playable,
+            playable_at=media.playable_at or (media.completed_at if media.playable else None),
             error=(
                 MediaError(code=media.error_code, message=media.error_message)
                 if media.error_code

@@ -109,7 +109,9 @@ class Media(Base):
 
     @property
     def playable(self) -> bool:
-        return self.playable_at is not None
+        # A video completed before outputs were published while encoding has no playable_at.
+        completed_video = self.kind == MediaKind.VIDEO and self.status == MediaStatus.COMPLETED
+        return self.playable_at is not None or completed_video
 
     @property
     def attempts(self) -> int:
