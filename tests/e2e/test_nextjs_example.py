@@ -1,0 +1,181 @@
+"""The Next.js example (examples/nextjs) in headless Chromium against a real stack of its own.
+
+Its server creates the upload with an API key, the browser uploads straight to storage, follows
+the processing with a viewer token, plays the HLS output, and the example's webhook route
+verifies what reelay signed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+from reelay_core.settings import Settings
+from reelay_core.webhooks.signing import signature_header
+from reelay_stack.embedded import EmbeddedServices
+from reelay_stack.ports import Ports, free_port
+
+from tests.support.chromium import chromium
+from tests.support.client import assert_problem, register
+from tests.support.data_dirs import reachable_data_dir
+from tests.support.media import MediaFactory
+from tests.support.nextjs import NextExample, missing_node
+from tests.support.processes import AppProcesses
+from tests.support.waits import JOB_DEADLINE, until
+
+pytestmark = pytest.mark.e2e
+WEBHOOK_EVENTS = ["media.queued", "media.playable", "media.completed", "media.failed"]
+
+
+@dataclass
+class Example:
+    url: str
+    webhook_secret: str
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NextExample]:
+    """`npm ci && next build`, started first: it runs while the stack starts."""
+    why = missing_node()
+    if why:
+        pytest.skip(why)
+    example = NextExample(tmp_path_factory.mktemp("example"), tmp_path_factory.mktemp("logs"))
+    example.start_build()
+    try:
+        yield example
+    finally:
+        example.stop()
+
+
+@pytest.fixture(scope="module")
+def example_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="module")
+def own_apps(
+    build: NextExample, example_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppProcesses]:
+    """A stack of its own: its worker may deliver webhooks to loopback, and no other test's
+    worker (which may not) takes those deliveries."""
+    with reachable_data_dir() as data_dir:
+        base = Settings(
+            data_dir=data_dir,
+            api_port=free_port(),
+            cors_origins=example_url,
+            webhook_allow_private=True,
+            webhook_poll_seconds=1.0,
+            log_level="INFO",
+        )
+        ports = Ports(redis=free_port(), s3=free_port(), seaweed=free_port())
+        services = EmbeddedServices(base, ports, persist=False)
+        try:
+            apps = AppProcesses(services.start(), tmp_path_factory.mktemp("logs"))
+            apps.start()
+            try:
+                yield apps
+            finally:
+                apps.stop()
+        finally:
+            services.stop()
+
+
+@pytest.fixture(scope="module")
+async def example(build: NextExample, own_apps: AppProcesses, example_url: str) -> Example:
+    """The README's set-up: an account, a full API key, a webhook endpoint at the example."""
+    async with httpx.AsyncClient(base_url=own_apps.base_url, timeout=30) as api:
+        account = await register(api)
+        key = await api.post(
+            "/api-keys", json={"name": "nextjs example", "scope": "full"}, headers=account.headers
+        )
+        assert key.status_code == 201, key.text
+        hook = await api.post(
+            "/webhooks",
+            json={"url": f"{example_url}/api/webhooks", "events": WEBHOOK_EVENTS},
+            headers=account.headers,
+        )
+        assert hook.status_code == 201, hook.text
+    env = {
+        "REELAY_URL": own_apps.base_url,
+        "REELAY_API_KEY": key.json()["key"],
+        "REELAY_WEBHOOK_SECRET": hook.json()["secret"],
+    }
+    build.wait_built()
+    build.serve(int(example_url.rsplit(":", 1)[1]), env)
+
+    async def answers() -> bool:
+        assert not build.exited(), build.log("server")
+        async with httpx.AsyncClient(timeout=5) as client:
+            try:
+                return (await client.get(example_url)).status_code == 200
+            except httpx.TransportError:
+                return False
+
+    await until(answers, what="next start answers", within=60, interval=0.5)
+    return Example(example_url, env["REELAY_WEBHOOK_SECRET"])
+
+
+@pytest.fixture
+async def page(example: Example) -> AsyncIterator[Page]:
+    async with chromium() as browser:
+        context = await browser.new_context(base_url=example.url)
+        opened = await context.new_page()
+        errors: list[str] = []
+        opened.on("pageerror", lambda error: errors.append(str(error)))
+        await opened.goto("/")
+        yield opened
+        await context.close()
+    assert errors == [], "the page's script threw"
+
+
+async def test_upload_follow_play_and_a_verified_webhook(
+    page: Page, media_factory: MediaFactory
+) -> None:
+    clip = media_factory.video(width=320, height=240, seconds=3)
+    await page.set_input_files("#file", str(clip))
+    await page.click("button[type=submit]")
+
+    # The EventSource opens before the upload ends, so processing cannot slip by unseen.
+    processing = page.locator("#events li[data-status='processing']").first
+    await expect(processing).to_be_attached(timeout=JOB_DEADLINE * 1000)
+    await expect(page.locator("#phase")).to_have_attribute(
+        "data-phase", "completed", timeout=JOB_DEADLINE * 1000
+    )
+    playing = """() => {
+        const video = document.querySelector('#player');
+        return video && video.dataset.manifest === 'parsed' && video.currentTime > 0.5;
+    }"""
+    await page.wait_for_function(playing, timeout=60_000)
+
+    # The webhook route only lists what it verified; the page reads that list back.
+    completed = page.locator("#webhooks li[data-type='media.completed']")
+    await expect(completed).to_contain_text("example-user", timeout=60_000)
+    await expect(page.locator("#webhooks li[data-type='media.queued']")).to_have_count(1)
+    await expect(page.locator("#rejected")).to_have_count(0)
+
+
+async def test_the_webhook_route_refuses_what_reelay_did_not_sign(example: Example) -> None:
+    body = b'{"id": "evt_forged", "type": "media.completed", "created_at": "", "data": {}}'
+    now = int(time.time())
+    async with httpx.AsyncClient(base_url=example.url, timeout=30) as client:
+
+        async def deliver(header: str) -> httpx.Response:
+            headers = {"Content-Type": "application/json", "Reelay-Signature": header}
+            return await client.post("/api/webhooks", content=body, headers=headers)
+
+        assert_problem(await deliver(signature_header("whsec_other", now, body)), 401, "match")
+        stale = signature_header(example.webhook_secret, now - 3600, body)
+        assert_problem(await deliver(stale), 401, "replay window")
+        assert_problem(await deliver(f"t={now}"), 401, "match")
+        signed = signature_header(example.webhook_secret, now, body)
+        assert (await deliver(signed)).status_code == 204
+        assert (await deliver(signed)).status_code == 204  # a retry: the same event id
+
+        inbox = (await client.get("/api/webhooks")).json()
+    forged = [entry for entry in inbox["received"] if entry["event_id"] == "evt_forged"]
+    assert [entry["deliveries"] for entry in forged] == [2]
+    assert len(inbox["rejected"]) >= 3
