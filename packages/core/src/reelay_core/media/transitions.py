@@ -24,6 +24,7 @@ from reelay_core.db.models.media import TERMINAL_STATUSES, MediaStatus
 from reelay_core.events import MediaEventRecord
 from reelay_core.media.outputs import Rendition
 from reelay_core.webhooks import outbox as webhooks
+from reelay_core.webhooks.event_types import MEDIA_PLAYABLE
 
 S = MediaStatus
 
@@ -258,6 +259,7 @@ async def mark_playable(db: AsyncSession, media_id: uuid.UUID, attempt: int) -> 
     )
     effects.publish(db, record)
     if record is not None:
+        await webhooks.announce_by_id(db, media_id, MEDIA_PLAYABLE)
         return True
     playable_at = await db.scalar(
         select(m.Media.playable_at).where(m.Media.id == media_id, *running(attempt))

@@ -52,10 +52,14 @@ async def announce(db: AsyncSession, media: m.Media, event_type: str) -> None:
 
 
 async def announce_status(db: AsyncSession, media_id: uuid.UUID, status: m.MediaStatus) -> None:
-    """The event a move into `status` announces, if any (the row is in the session already)."""
+    """The event a move into `status` announces, if any."""
     event_type = event_types.for_status(status)
-    if event_type is None:
-        return
+    if event_type is not None:
+        await announce_by_id(db, media_id, event_type)
+
+
+async def announce_by_id(db: AsyncSession, media_id: uuid.UUID, event_type: str) -> None:
+    """`announce` for an item the step has just written (its row is in the session already)."""
     media = await db.get(m.Media, media_id)
     if media is not None:
         await announce(db, media, event_type)
