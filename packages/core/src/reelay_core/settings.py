@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         None, description="JWT signing secret, at least 32 bytes. Embedded: generated."
     )
     token_ttl_seconds: int = Field(3600, description="Access token lifetime.")
+    session_max_seconds: int = Field(
+        43200,
+        description="How long after signing in `POST /auth/refresh` stops renewing a token; "
+        "then the password is asked again.",
+    )
     auth_rate_limit_per_minute: int = Field(20, description="Requests per minute on /auth/*.")
 
     # Browser and service endpoints (security): who may send the session cookie, read /metrics.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field
@@ -15,6 +16,14 @@ class Credentials(BaseModel):
 class UserOut(BaseModel):
     id: str
     email: str
+
+
+class SessionOut(UserOut):
+    """`/auth/me`: the account, and the session token's life, so a page knows when to renew it
+    (null for credentials that are not a session: API keys)."""
+
+    issued_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 class TokenOut(BaseModel):

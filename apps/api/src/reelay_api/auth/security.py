@@ -4,6 +4,7 @@ send headers), an API key (`Authorization: Bearer rly_...`), or a viewer token (
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -108,12 +109,16 @@ class SessionTokens:
         self._jwt_auth = jwt_auth
         self.cookie_key = jwt_auth.key
 
-    def issue(self, user_id: uuid.UUID, email: str, ttl_seconds: int) -> str:
+    def issue(
+        self, user_id: uuid.UUID, email: str, ttl_seconds: int, *, auth_time: int | None = None
+    ) -> str:
+        """A new token; `auth_time` (unix seconds) is when the password was checked, kept across
+        renewals so that a session cannot be renewed for ever."""
         return self._jwt_auth.create_token(
             identifier=str(user_id),
             token_expiration=timedelta(seconds=ttl_seconds),
             token_unique_jwt_id=secrets.token_urlsafe(16),
-            token_extras={"email": email},
+            token_extras={"email": email, "auth_time": auth_time or int(time.time())},
         )
 
     def read(self, encoded: str) -> Token | None:
