@@ -1,120 +1,146 @@
-"""The web page at `/` in a real browser (headless Chromium) against the real stack."""
+"""The web page at `/` in a real browser (headless Chromium) against the real stack: uploads,
+live progress, playback, actions, and catching up after an API restart."""
 
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
 
+import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from tests.support.media import MediaFactory
 from tests.support.processes import AppProcesses
 from tests.support.restarts import api_outage, stored_status, workers_paused
 from tests.support.waits import JOB_DEADLINE, until
+from tests.support.web_page import card, choose, screenshot, sign_up, uploaded
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# What a sandboxed machine without a display needs, and no calls home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if CHROMIUM is None:
-        pytest.skip("no Chromium on PATH (`apt-get install chromium`; .ci/run installs it)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
-
-
-@pytest.fixture
-async def page(browser: Browser, apps: AppProcesses, clean_state: None) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=apps.base_url)
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    await opened.goto("/")
-    yield opened
-    await context.close()
-    assert errors == [], "the page's script threw"
-
-
-async def sign_up(page: Page, email: str) -> None:
-    await expect(page.locator("#login")).to_be_visible()
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", "correct horse battery")
-    await page.click("button[value=register]")
-    await expect(page.locator("#who-email")).to_have_text(email)
-
-
-async def upload(page: Page, path: Path) -> None:
-    await page.set_input_files("#file", str(path))
-    await page.click("#upload button[type=submit]")
-    await expect(page.locator("#upload-status")).to_have_text(f"{path.name} uploaded.")
-
-
-async def test_upload_watch_live_and_play_a_video(page: Page, media_factory: MediaFactory) -> None:
+async def test_upload_watch_live_and_play_a_video(
+    page: Page, apps: AppProcesses, media_factory: MediaFactory
+) -> None:
     clip = media_factory.video(width=320, height=240, seconds=2)
     await sign_up(page, "web@example.com")
+    await expect(page.locator("#empty")).to_be_visible()
+    await screenshot(page, "play", "empty")
     await expect(page.locator("#live")).to_contain_text("Live")
-    await upload(page, clip)
+    await choose(page, clip)
+    await uploaded(page, clip)
 
     # The page is never reloaded: only the live stream can move the card to completed.
-    card = page.locator(".item", has_text=clip.name)
-    await expect(card).to_have_attribute("data-status", "completed", timeout=120_000)
-    video = card.locator("video")
-    # Loading the MP4 proves the download redirect to storage passes the page's CSP.
-    await video.evaluate("v => { v.preload = 'metadata'; v.load(); }")
-    await page.wait_for_function(
-        "v => v.readyState >= 1 && v.duration > 1.5", arg=await video.element_handle()
+    item = card(page, clip.name)
+    await expect(item).to_have_attribute("data-status", "completed", timeout=120_000)
+    await expect(page.locator("#empty")).to_be_hidden()
+    await expect(item.locator(".meta")).to_contain_text("2 s")
+    await item.get_by_role("link", name="Play").click()
+    detail = page.locator("#detail")
+    await expect(detail).to_be_visible()
+    video = detail.locator("video")
+    # hls.js plays the master playlist; segments come from storage past the page's policy.
+    handle = await video.element_handle()
+    await page.wait_for_function("v => v.readyState >= 1 && v.duration > 1.5", arg=handle)
+    await video.evaluate("v => { v.muted = true; return v.play(); }")
+    await page.wait_for_function("v => v.currentTime > 0", arg=handle)
+    mp4 = detail.locator("a.download[data-rendition=mp4]")
+    await expect(mp4).to_have_attribute(
+        "href", re.compile(r"^/videos/[0-9a-f-]{36}/download\?rendition=mp4$")
     )
-    download = re.compile(r"^/videos/[0-9a-f-]{36}/download\?rendition=mp4$")
-    await expect(card.locator(".download")).to_have_attribute("href", download)
+    await expect(detail.locator("#source")).to_contain_text("h264")
+    await screenshot(page, "play", "detail")
 
-    # Another item's progress must not rebuild this card: a playing video would stop.
+    # Another item's progress must not rebuild the open player: the video would stop.
     await video.evaluate("v => { v.keptAcrossUpdates = true; }")
+    cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
     picture = media_factory.image(width=320, height=240, fmt="png")
-    await upload(page, picture)
-    other = page.locator(".item", has_text=picture.name)
-    await expect(other).to_have_attribute("data-status", "completed", timeout=60_000)
+    async with httpx.AsyncClient(base_url=apps.base_url, cookies=cookies, timeout=30) as same_user:
+        answer = await same_user.post(
+            "/images/upload",
+            files={"file": (picture.name, picture.read_bytes(), "image/png")},
+            headers={"Origin": apps.base_url},
+        )
+        assert answer.status_code == 202, answer.text
+    await expect(card(page, picture.name)).to_have_attribute(
+        "data-status", "completed", timeout=60_000
+    )
     assert await video.evaluate("v => v.keptAcrossUpdates === true")
 
 
-async def test_images_show_and_bad_files_say_why(page: Page, media_factory: MediaFactory) -> None:
+async def test_several_files_at_once_and_bad_files_say_why(
+    page: Page, media_factory: MediaFactory
+) -> None:
     await sign_up(page, "pictures@example.com")
     picture = media_factory.image(width=320, height=240, fmt="png")
     garbage = media_factory.garbage("broken.mp4")
-    await upload(page, picture)
-    await upload(page, garbage)
+    empty = media_factory.directory / "empty.mp4"
+    empty.write_bytes(b"")
+    await choose(page, picture, garbage, empty)
 
-    image = page.locator(".item", has_text=picture.name).locator("img")
+    refused = page.locator(".transfer", has_text=empty.name)
+    await expect(refused.locator(".error")).to_have_text("This file is empty.")
+    image = card(page, picture.name).locator(".thumb img")
     await expect(image).to_be_visible(timeout=60_000)
-    loaded = "img => img.complete && img.naturalWidth === 320"
-    await page.wait_for_function(loaded, arg=await image.element_handle())
-    broken = page.locator(".item", has_text=garbage.name)
+    await page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=await image.element_handle()
+    )
+    broken = card(page, garbage.name)
     await expect(broken).to_have_attribute("data-status", "failed", timeout=60_000)
-    assert (await broken.locator(".error").text_content() or "").strip(), "the reason is shown"
+    await expect(broken.locator(".error")).to_have_text("The file could not be read as a video.")
+    await screenshot(page, "several", "failed")
+
+
+async def test_cancel_retry_and_delete_from_the_page(
+    page: Page, apps: AppProcesses, media_factory: MediaFactory
+) -> None:
+    clip = media_factory.video(width=320, height=240, seconds=2)
+    await sign_up(page, "actions@example.com")
+    with workers_paused(apps):
+        await choose(page, clip)
+        item = card(page, clip.name)
+        await expect(item).to_have_attribute("data-status", "queued", timeout=60_000)
+        await item.get_by_role("button", name="Cancel").click()
+        await expect(item).to_have_attribute("data-status", "canceled")
+        await expect(item.get_by_role("button", name="Cancel")).to_have_count(0)
+        await item.get_by_role("button", name="Retry").click()
+        await expect(item).to_have_attribute("data-status", "queued")
+
+        await item.get_by_role("button", name="Delete").click()
+        confirm = page.locator("#confirm")
+        await expect(confirm).to_contain_text(clip.name)
+        await screenshot(page, "actions", "confirm-delete")
+        await confirm.get_by_role("button", name="Keep it").click()
+        await expect(item).to_have_count(1)
+        await item.get_by_role("button", name="Delete").click()
+        await confirm.get_by_role("button", name="Delete").click()
+        await expect(item).to_have_count(0)
+        await expect(page.locator("#empty")).to_be_visible()
+        await expect(page.locator("#notice")).to_contain_text("was deleted")
 
 
 async def test_log_out_forgets_the_session(page: Page) -> None:
     await sign_up(page, "leaving@example.com")
     await page.click("#logout")
     await expect(page.locator("#login")).to_be_visible()
+    await expect(page.locator("#login-reason")).to_be_empty()
     await page.reload()
     await expect(page.locator("#login")).to_be_visible()
+    await expect(page.locator("#login-reason")).to_be_empty()
     assert await page.context.cookies() == []
+
+
+async def test_sign_in_problems_are_said_in_words(page: Page) -> None:
+    await sign_up(page, "taken@example.com")
+    await page.click("#logout")
+    await page.fill("#email", "taken@example.com")
+    await page.fill("#password", "correct horse battery")
+    await page.click("button[value=register]")
+    error = page.locator("#login-error")
+    await expect(error).to_have_text("An account with this email already exists. Log in instead.")
+    await page.fill("#password", "a wrong password")  # an old message goes once typing starts
+    await expect(error).to_be_empty()
+    await page.click("button[value=login]")
+    await expect(error).to_have_text("That email and password do not match an account.")
 
 
 async def test_the_page_catches_up_after_the_api_restarts(
@@ -125,10 +151,10 @@ async def test_the_page_catches_up_after_the_api_restarts(
     live = page.locator("#live")
     await expect(live).to_contain_text("Live")
     with workers_paused(apps) as resume_workers:
-        await upload(page, clip)
-        card = page.locator(".item", has_text=clip.name)
-        await expect(card).to_have_attribute("data-status", "queued")
-        media_id = await card.get_attribute("data-id")
+        await choose(page, clip)
+        item = card(page, clip.name)
+        await expect(item).to_have_attribute("data-status", "queued", timeout=60_000)
+        media_id = await item.get_attribute("data-id")
         with api_outage(apps) as outage:
             await expect(live).to_contain_text("Reconnecting")
             # Processed while the API is down: the live stream cannot carry it, a reread can.
@@ -141,5 +167,5 @@ async def test_the_page_catches_up_after_the_api_restarts(
             # A 503 makes EventSource give up for good: the page must open a new one itself.
             outage.answer_unavailable()
             await until(lambda: outage.unavailable_answers, what="the page asked", within=60)
-    await expect(card).to_have_attribute("data-status", "completed", timeout=60_000)
+    await expect(item).to_have_attribute("data-status", "completed", timeout=60_000)
     await expect(live).to_contain_text("Live")

@@ -1,5 +1,6 @@
-"""The small web page at `/`: sign in, upload, watch progress live, play. Static files only;
-the page talks to the public API like any other client."""
+"""The web page at `/`: sign in, upload straight to storage, watch progress live, act, play.
+Static files only (ES modules, no build step; hls.js vendored under static/vendor); the page
+talks to the public API like any other client."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ STATIC = Path(__file__).parent / "static"
 
 def web_routes(settings: Settings) -> list[ControllerRouterHandler]:
     storage = origin(settings.s3_public_endpoint_url or settings.s3_endpoint_url or "")
-    # Media and pictures load from storage (downloads redirect to presigned URLs); nothing else
-    # may load from anywhere but here.
+    # Storage is the only other origin: uploads go to it (presigned POST, multipart PUTs),
+    # pictures and HLS segments come from it (presigned URLs); the player feeds video through
+    # a blob: MediaSource. Nothing else may load from anywhere but here.
     policy = (
         "default-src 'self'; "
-        f"img-src 'self' {storage}; media-src 'self' {storage}; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        f"connect-src 'self' {storage}; img-src 'self' {storage}; "
+        f"media-src 'self' blob: {storage}; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 
     page = (STATIC / "index.html").read_bytes()
@@ -34,7 +37,16 @@ def web_routes(settings: Settings) -> list[ControllerRouterHandler]:
             headers={"Content-Security-Policy": policy, "Cache-Control": "no-cache"},
         )
 
-    return [index, create_static_files_router(path="/static", directories=[STATIC])]
+    icon = (STATIC / "favicon.svg").read_bytes()
+
+    # Browsers ask for /favicon.ico on their own (pages without the <link>, the API docs).
+    @get("/favicon.ico", include_in_schema=False, sync_to_thread=False, exclude_from_auth=True)
+    def favicon() -> Response[bytes]:
+        return Response(
+            icon, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+        )
+
+    return [index, favicon, create_static_files_router(path="/static", directories=[STATIC])]
 
 
 def origin(url: str) -> str:
