@@ -285,3 +285,24 @@ async def test_ffmpeg_dies_with_a_crashed_worker(fake_ffmpeg, tmp_path):
     worker.kill()
     await worker.wait()
     await until(lambda: exited(pid), what="FFmpeg exits with its worker")
+
+
+async def test_ffmpeg_runs_below_the_worker_also_across_sessions(fake_ffmpeg, tmp_path):
+    # In a session of its own FFmpeg is in an autogroup of its own, where only that group's
+    # nice value counts against other sessions (the API's).
+    script = fake_ffmpeg(PROGRESS_FOREVER)
+    pid_file = tmp_path / "pid"
+    task = asyncio.create_task(
+        run_ffmpeg([script, str(pid_file)], on_progress=None, stall_timeout=10)
+    )
+    try:
+        pid = await pid_in(pid_file)
+        assert os.sched_getscheduler(pid) == os.SCHED_BATCH
+        autogroup = Path(f"/proc/{pid}/autogroup")
+        if autogroup.exists():  # a kernel with autogroup scheduling
+            assert autogroup.read_text().split()[-1] == "10"
+            assert autogroup.read_text() != Path("/proc/self/autogroup").read_text()
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
