@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from reelay_cli.commands import auth, media, processing, webhooks
+from reelay_cli.commands import auth, keys, media, processing, webhooks
 
 app = typer.Typer(
     help="reelay: a self-hostable media pipeline. `reelay up` runs the whole stack locally.",
@@ -59,6 +59,7 @@ app.command()(media.download)
 app.command()(media.cancel)
 app.command()(media.retry)
 app.command("rm")(media.rm)
+app.add_typer(keys.app, name="keys")
 app.add_typer(webhooks.app, name="webhooks")
 
 

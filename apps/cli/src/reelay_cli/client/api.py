@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +13,7 @@ from httpx_sse import EventSource, connect_sse
 from reelay_cli.client.config import Config
 
 KINDS = ("videos", "images")
+API_KEY_ENV = "REELAY_API_KEY"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Longer than the server's 15 s heartbeat: a silent stream for this long is a dead one.
 STREAM_TIMEOUT = httpx.Timeout(30.0, read=45.0)
@@ -57,6 +59,9 @@ class ReelayClient:
 
     @classmethod
     def logged_in(cls, config: Config, server: str) -> ReelayClient:
+        # A backend or CI job passes its key in the environment, without a saved login.
+        if key := os.environ.get(API_KEY_ENV):
+            return cls(server, key)
         session = config.sessions.get(server)
         if session is None:
             raise ApiError(f"not logged in to {server}; run `reelay login`")

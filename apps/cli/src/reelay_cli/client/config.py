@@ -41,10 +41,12 @@ class Session:
     token: str
     email: str
     expires_at: float
+    # An API key (`reelay login --api-key`) does not expire; it works until it is revoked.
+    api_key: bool = False
 
     @property
     def expired(self) -> bool:
-        return time.time() >= self.expires_at
+        return not self.api_key and time.time() >= self.expires_at
 
 
 @dataclass
@@ -82,6 +84,11 @@ class Config:
         self.sessions[server] = Session(
             token=token, email=email, expires_at=time.time() + expires_in
         )
+        self.save()
+
+    def remember_key(self, server: str, email: str, key: str) -> None:
+        self.server = server
+        self.sessions[server] = Session(token=key, email=email, expires_at=0, api_key=True)
         self.save()
 
     def forget(self, server: str) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
-from reelay_cli.client.api import ApiError, ReelayClient
+from reelay_cli.client.api import API_KEY_ENV, ApiError, ReelayClient
 from reelay_cli.client.config import Config
 from reelay_cli.commands.common import ServerOption, reports_errors
 
@@ -22,20 +23,42 @@ def log_in(config: Config, server: str, email: str, password: str) -> None:
     typer.echo(f"Logged in to {server} as {email}.", err=True)
 
 
+def log_in_with_key(config: Config, server: str, key: str) -> None:
+    with ReelayClient(server, key) as api:
+        me = api.json("GET", "/auth/me")
+    config.remember_key(server, me["email"], key)
+    typer.echo(f"Logged in to {server} as {me['email']} with an API key.", err=True)
+
+
 @reports_errors
 def login(
-    email: EmailOption,
+    email: Annotated[
+        str | None, typer.Option(envvar="REELAY_EMAIL", help="Account email.", show_default=False)
+    ] = None,
     password: Annotated[
-        str,
+        str | None,
+        typer.Option(envvar="REELAY_PASSWORD", help="Account password.", show_default=False),
+    ] = None,
+    api_key: Annotated[
+        bool,
         typer.Option(
-            prompt=True, hide_input=True, envvar="REELAY_PASSWORD", help="Account password."
+            "--api-key",
+            help="Log in with an API key (`reelay keys create`) instead: read from "
+            f"${API_KEY_ENV}, else asked for (never an argument, which `ps` would show).",
         ),
-    ],
+    ] = False,
     server: ServerOption = None,
 ) -> None:
-    """Log in and save the token for later commands."""
+    """Log in and save the token (or API key) for later commands."""
     config = Config.load()
-    log_in(config, config.resolve_server(server), email, password)
+    target = config.resolve_server(server)
+    if api_key:
+        key = os.environ.get(API_KEY_ENV) or typer.prompt("API key", hide_input=True)
+        log_in_with_key(config, target, key.strip())
+        return
+    email = email or typer.prompt("Email")
+    password = password or typer.prompt("Password", hide_input=True)
+    log_in(config, target, email, password)
 
 
 @reports_errors
