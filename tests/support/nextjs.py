@@ -22,6 +22,10 @@ BUILD_SECONDS = 600
 PASSED_ON = ("PATH", "HOME", "TMPDIR", "LANG", "npm_config_cache", "npm_config_registry")
 
 
+class RegistryUnreachable(RuntimeError):
+    """`npm ci` could not download the example's packages: no network, not a broken example."""
+
+
 def missing_node() -> str | None:
     """Why the example cannot run here, or None."""
     node, npm = shutil.which("node"), shutil.which("npm")
@@ -51,12 +55,27 @@ class NextExample:
 
     def wait_built(self) -> None:
         assert self.build is not None, "start_build first"
-        if self.build.wait(timeout=BUILD_SECONDS) != 0:
-            raise RuntimeError(f"npm ci && next build failed:\n{self.log('build')[-3000:]}")
+        if self.build.wait(timeout=BUILD_SECONDS) == 0:
+            return
+        log = self.log("build")
+        if re.search(r"\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH)\b", log):
+            raise RegistryUnreachable(f"npm ci could not reach the npm registry: {log[-500:]}")
+        raise RuntimeError(f"npm ci && next build failed:\n{log[-3000:]}")
 
-    def serve(self, port: int, env: dict[str, str]) -> None:
+    def set_up(self, reelay_url: str, app_url: str) -> dict[str, str]:
+        """`npm run setup`: an account, a key and a webhook, written to .env.local; its values."""
+        passed = {key: os.environ[key] for key in PASSED_ON if key in os.environ}
+        env = {**passed, "REELAY_URL": reelay_url, "APP_URL": app_url}
+        done = subprocess.run(
+            ["npm", "run", "setup"], cwd=self.dir, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        lines = (self.dir / ".env.local").read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines if "=" in line)
+
+    def serve(self, port: int) -> None:
         self.server = self._spawn(
-            "server", f"exec npx next start --hostname 127.0.0.1 --port {port}", env
+            "server", f"exec npx next start --hostname 127.0.0.1 --port {port}", {}
         )
 
     def exited(self) -> bool:
@@ -72,6 +91,7 @@ class NextExample:
                 stop_process_group(process, grace=5)
 
     def _spawn(self, name: str, command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        # The example's settings come from the .env.local that `set_up` wrote, as in the README.
         passed = {key: os.environ[key] for key in PASSED_ON if key in os.environ}
         with open(self.log_dir / f"nextjs-{name}.log", "ab") as log:
             return subprocess.Popen(
