@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 from reelay_core.settings import Settings
+from reelay_core.storage import Storage
 
 from tests.support.client import Account, assert_problem
-from tests.support.factories import create_media, media_body
+from tests.support.factories import create_media, from_bytes, media_body, streamed_form
 
 
 async def test_external_id_and_metadata_come_back_everywhere(
@@ -100,3 +101,57 @@ async def test_the_caller_shortens_the_upload_urls_lifetime(
         "/videos", json=media_body(upload_ttl_seconds=longest + 1), headers=alice.headers
     )
     assert assert_problem(too_long, 422, str(longest))["code"] == "upload_ttl_too_long"
+
+
+async def test_a_form_upload_takes_the_fields_before_its_file(
+    api: httpx.AsyncClient, alice: Account, clip_bytes: bytes
+) -> None:
+    metadata = {"user_id": "u_7"}
+    headers, body = streamed_form(
+        from_bytes(clip_bytes),
+        extra_fields={"external_id": "form-1", "metadata": json.dumps(metadata)},
+    )
+    answer = await api.post("/videos/upload", content=body, headers={**alice.headers, **headers})
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["external_id"] == "form-1" and answer.json()["metadata"] == metadata
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"metadata": "[1, 2]"}, ["metadata"]),
+        ({"metadata": "{not json"}, ["metadata", "json"]),
+        ({"metadata": json.dumps({"blob": "x" * 4096})}, ["metadata", "4096"]),
+        ({"external_id": "x" * 256}, ["external_id"]),
+    ],
+)
+async def test_bad_form_fields_are_refused_before_the_file_is_stored(
+    api: httpx.AsyncClient,
+    alice: Account,
+    clip_bytes: bytes,
+    storage: Storage,
+    fields: dict[str, str],
+    words: list[str],
+) -> None:
+    headers, body = streamed_form(from_bytes(clip_bytes), extra_fields=fields)
+    answer = await api.post("/videos/upload", content=body, headers={**alice.headers, **headers})
+    assert_problem(answer, 422, *words)
+    assert await storage.list_keys("media/") == []
+    assert not await storage.open_multipart_uploads("media/")
+
+
+async def test_a_field_after_the_file_is_refused(
+    api: httpx.AsyncClient, alice: Account, clip_bytes: bytes, storage: Storage
+) -> None:
+    boundary = "reelay-test-after"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="clip.mp4"\r\n'
+        "Content-Type: video/mp4\r\n\r\n".encode()
+        + clip_bytes
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="external_id"\r\n\r\n'
+        f"late\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {**alice.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    answer = await api.post("/videos/upload", content=body, headers=headers)
+    assert assert_problem(answer, 422, "before the file")["code"] == "field_after_file"
+    assert not await storage.open_multipart_uploads("media/")

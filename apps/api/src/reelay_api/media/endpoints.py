@@ -45,13 +45,19 @@ class FormUploadOperation(Operation):
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
             required=True,
-            description="The file as the form field `file` (its filename and content type count).",
+            description="The file as the form field `file` (its filename and content type "
+            "count); `external_id` and `metadata` (a JSON object as text), if sent, come first.",
             content={
                 "multipart/form-data": MediaTypeDoc(
                     schema=Schema(
                         type=OpenAPIType.OBJECT,
                         properties={
-                            "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                            "external_id": Schema(type=OpenAPIType.STRING, max_length=255),
+                            "metadata": Schema(
+                                type=OpenAPIType.STRING,
+                                description="A JSON object, at most 4096 bytes as compact JSON.",
+                            ),
+                            "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
                         },
                         required=["file"],
                     )
@@ -118,7 +124,7 @@ class MediaController(Controller):
         media_id = uuid.uuid4()
         # Early and unlocked (the body may take minutes): checked again, locked, once it is stored.
         await uploads.check_quota_before_upload(resources, user.id, request.content_length)
-        received = await upload_stream.receive_file(
+        received, passed = await upload_stream.receive_file(
             request.stream(),
             request.headers.get("content-type"),
             request.content_length,
@@ -136,6 +142,8 @@ class MediaController(Controller):
             content_type=received.content_type,
             size=received.size,
             media_id=media_id,
+            external_id=passed.external_id,
+            metadata=passed.metadata,
         )
         await uploads.check_quota_after_upload(db, resources.storage, resources.settings, media)
         await transitions.create_uploaded(db, media)

@@ -32,6 +32,7 @@ from reelay_core.settings import Settings
 from reelay_core.storage import Storage
 
 from reelay_api.media import uploads
+from reelay_api.media.form_fields import FieldCollector, FormFields
 from reelay_api.media.formats import FILENAME_PATTERN, FILENAME_RULE, usual_type
 from reelay_api.problems import Problem
 
@@ -390,10 +391,11 @@ async def receive_file(
     kind: MediaKind,
     media_id: uuid.UUID,
     owner_id: uuid.UUID,
-) -> SourceUpload:
-    """Store the form's `file` field as the source of `media_id`; other fields are ignored.
+) -> tuple[SourceUpload, FormFields]:
+    """Store the form's `file` field as the source of `media_id`, with the `external_id` and
+    `metadata` fields sent before it; other fields are ignored.
 
-    Returns the finished upload (filename, content type, size, key).
+    Returns the finished upload (filename, content type, size, key) and those fields.
     """
     form = FormEvents(form_boundary(content_type))
     most = settings.max_upload_bytes + FORM_OVERHEAD
@@ -420,9 +422,11 @@ async def store_form(
     settings: Settings,
     kind: MediaKind,
     media_id: uuid.UUID,
-) -> SourceUpload:
+) -> tuple[SourceUpload, FormFields]:
     """Feed the body to the parser and the file's bytes to storage, up to `most` bytes."""
     upload: SourceUpload | None = None
+    fields = FieldCollector()
+    passed = FormFields()
     in_file = False
     received = 0
     try:
@@ -433,10 +437,12 @@ async def store_form(
             for event in form.feed(chunk):
                 if isinstance(event, PartStart):
                     name, filename, declared = describe_part(event.headers)
+                    fields.start(name, after_file=upload is not None)
                     in_file = name == FILE_FIELD
                     if in_file and upload is not None:
                         raise Problem(422, "Send exactly one file per upload.", code="many_files")
                     if in_file:
+                        passed = fields.parsed()
                         upload = await start_file(
                             filename,
                             declared,
@@ -450,6 +456,8 @@ async def store_form(
                 elif in_file:
                     assert upload is not None
                     await upload.write(event)
+                else:
+                    fields.feed(event)
         form.finish()
         if upload is None:
             raise Problem(422, f"The form has no `{FILE_FIELD}` field.", code="no_file")
@@ -459,4 +467,4 @@ async def store_form(
         if upload is not None:
             await upload.abort()
         raise
-    return upload
+    return upload, passed
