@@ -195,3 +195,31 @@ async def test_an_endpoint_failing_for_its_retry_window_is_disabled_and_a_ping_r
         lambda: ping.json()["event_id"] in {r.event_id for r in receiver.delivered()},
         what="the failed ping redelivered under its own event id",
     )
+
+
+async def test_a_read_key_may_list_not_change_and_a_viewer_token_is_refused(
+    api: httpx.AsyncClient, alice: Account, receiver: Receiver
+) -> None:
+    webhook = await add_webhook(api, alice, receiver.url)
+    made = await api.post(
+        "/api-keys", json={"name": "reader", "scope": "read"}, headers=alice.headers
+    )
+    assert made.status_code == 201, made.text
+    reader = {"Authorization": f"Bearer {made.json()['key']}"}
+    listed = await api.get("/webhooks", headers=reader)
+    assert [item["id"] for item in listed.json()["items"]] == [webhook["id"]]
+    body = {"url": receiver.url, "events": ["media.completed"]}
+    assert_problem(await api.post("/webhooks", json=body, headers=reader), 403)
+    assert_problem(await api.post(f"/webhooks/{webhook['id']}/ping", headers=reader), 403)
+    assert_problem(await api.delete(f"/webhooks/{webhook['id']}", headers=reader), 403)
+
+    created = await api.post(
+        "/videos",
+        json={"filename": "a.mp4", "content_type": "video/mp4", "size": 1000},
+        headers=alice.headers,
+    )
+    token = await api.post(f"/videos/{created.json()['id']}/tokens", json={}, headers=alice.headers)
+    assert token.status_code == 201, token.text
+    viewer = {"token": token.json()["token"]}
+    assert_problem(await api.get("/webhooks", params=viewer), 401)
+    assert_problem(await api.get("/webhooks/events", params=viewer), 401)
