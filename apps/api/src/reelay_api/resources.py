@@ -32,7 +32,7 @@ class Resources:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     async with AsyncExitStack() as stack:
-        engine = make_engine(str(settings.database_url))
+        engine = make_engine(str(settings.database_url), name="reelay-api")
         stack.push_async_callback(engine.dispose)
         storage = await stack.enter_async_context(Storage(settings))
         redis = await jobs.connect(str(settings.redis_url))
