@@ -48,6 +48,8 @@ def test_public_addresses(address: str) -> None:
         ("https:///nohost", "no host"),
         ("http://example.com:99999/", "not valid"),
         ("https://example.com/" + "a" * 2100, "longer than 2048"),
+        ("http://exa\x00mple.com/", "control characters"),
+        ("http://example.com/a b", "spaces"),
     ],
 )
 def test_urls_refused_by_their_shape(url: str, reason: str) -> None:
@@ -86,3 +88,11 @@ async def test_a_literal_public_address_needs_no_lookup() -> None:
 async def test_a_name_that_does_not_resolve_is_refused() -> None:
     with pytest.raises(RefusedUrl, match="does not resolve"):
         await checked_address("https://no-such-host.invalid/hook", allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://" + "a" * 64 + ".com/", "http://a..b/", "http://.../", "http://[::1/"]
+)
+async def test_names_that_are_no_names_are_refused_not_crashed_on(url: str) -> None:
+    with pytest.raises(RefusedUrl):
+        await checked_address(url, allow_private=True)

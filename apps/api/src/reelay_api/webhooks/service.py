@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from reelay_core.db import models as m
@@ -18,9 +19,16 @@ async def check_url(url: str, settings: Settings) -> None:
     """Refuse (422) a URL a delivery could not be sent to: another scheme, a name that does not
     resolve, or an address in the server's own networks (unless the server allows them)."""
     try:
-        await addresses.checked_address(url, allow_private=settings.webhook_allow_private)
+        async with asyncio.timeout(settings.webhook_timeout_seconds):
+            await addresses.checked_address(url, allow_private=settings.webhook_allow_private)
     except addresses.RefusedUrl as exc:
         raise Problem(422, str(exc), code="webhook_url_refused") from exc
+    except TimeoutError as exc:
+        raise Problem(
+            422,
+            f"The host did not resolve within {settings.webhook_timeout_seconds:g} s.",
+            code="webhook_url_refused",
+        ) from exc
 
 
 async def create(

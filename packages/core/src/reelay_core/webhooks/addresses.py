@@ -32,6 +32,8 @@ def parse(url: str) -> Target:
     """The URL's parts, or RefusedUrl: http or https only, a host, no more than 2048 chars."""
     if len(url) > MAX_URL_LENGTH:
         raise RefusedUrl(f"The URL is longer than {MAX_URL_LENGTH} characters.")
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise RefusedUrl("The URL contains spaces or control characters; percent-encode them.")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -64,6 +66,8 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         infos = await asyncio.get_running_loop().getaddrinfo(
             host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
         )
+    except UnicodeError as exc:  # an empty or over-long label: no name at all
+        raise RefusedUrl(f"The host {host} is not a valid name.") from exc
     except OSError as exc:
         raise RefusedUrl(f"The host {host} does not resolve ({exc.strerror or exc}).") from exc
     addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
