@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.support.client import Account, assert_problem
 from tests.support.factories import create_media, media_body
-from tests.support.waits import until
+from tests.support.sse import collect
+from tests.support.waits import DEADLINE, until
 
 
 @pytest.fixture
@@ -169,3 +171,17 @@ async def test_bad_key_requests_are_422(
     api: httpx.AsyncClient, alice: Account, body: dict[str, Any]
 ) -> None:
     assert_problem(await api.post("/api-keys", json=body, headers=alice.headers), 422)
+
+
+async def test_a_stream_opened_with_a_key_ends_when_the_key_is_revoked(
+    api: httpx.AsyncClient, alice: Account
+) -> None:
+    key = await make_key(api, alice)
+    media = await create_media(api, alice)
+    path = f"/videos/{media['id']}/events"
+    async with api.stream("GET", path, headers=bearer(key), timeout=DEADLINE) as response:
+        assert response.status_code == 200
+        revoked = await api.delete(f"/api-keys/{key['id']}", headers=alice.headers)
+        assert revoked.status_code == 204
+        # The server closes the stream (at its next revocation check); a read timeout fails.
+        await asyncio.wait_for(collect(response), timeout=DEADLINE)

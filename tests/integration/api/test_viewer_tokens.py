@@ -12,7 +12,7 @@ import httpx
 from tests.support.client import Account, assert_problem
 from tests.support.factories import create_media, upload_and_complete
 from tests.support.sse import read_events
-from tests.support.waits import until, wait_for_status
+from tests.support.waits import DEADLINE, until, wait_for_status
 
 
 async def viewer_token(
@@ -143,3 +143,15 @@ async def test_only_the_owner_makes_tokens(
     answer = await api.post(f"/videos/{media['id']}/tokens", json={}, headers=bob.headers)
     assert_problem(answer, 404)
     assert_problem(await api.post(f"/videos/{media['id']}/tokens", json={}), 401)
+
+
+async def test_a_stream_opened_with_a_token_ends_when_it_expires(
+    api: httpx.AsyncClient, alice: Account
+) -> None:
+    media = await create_media(api, alice)
+    token = (await viewer_token(api, alice, media["id"], ttl_seconds=3))["token"]
+    path = f"/videos/{media['id']}/events"
+    # The item never finishes: only the token's expiry can end the stream.
+    events = await read_events(api, path, {}, params={"token": token}, timeout=DEADLINE)
+    assert [e.event for e in events] == ["status"]
+    assert_problem(await api.get(path, params={"token": token}), 401)
