@@ -139,9 +139,11 @@ async def test_upload_follow_play_and_a_verified_webhook(
     await page.wait_for_function(playing, timeout=60_000)
 
     # The webhook route only lists what it verified; the page reads that list back.
-    completed = page.locator("#webhooks li[data-type='media.completed']")
+    media_id = await page.locator("#phase").get_attribute("data-media")
+    webhooks = page.locator(f"#webhooks li[data-media='{media_id}']")
+    completed = webhooks.and_(page.locator("[data-type='media.completed']"))
     await expect(completed).to_contain_text("example-user", timeout=60_000)
-    await expect(page.locator("#webhooks li[data-type='media.queued']")).to_have_count(1)
+    await expect(webhooks.and_(page.locator("[data-type='media.queued']"))).to_have_count(1)
     await expect(page.locator("#rejected")).to_have_count(0)
 
 

@@ -88,7 +88,7 @@ export function Studio() {
           Upload
         </button>
       </form>
-      <p id="phase" data-phase={phase}>
+      <p id="phase" data-phase={phase} data-media={started?.media.id}>
         {phase === "uploading" && `Uploading to storage: ${Math.round(sent * 100)} %`}
         {phase !== "uploading" && phase !== "idle" && latest &&
           `${latest.status}${latest.stage ? ` (${latest.stage})` : ""}: ` +
