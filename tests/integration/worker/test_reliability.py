@@ -130,7 +130,13 @@ def gate(tmp_path: Path) -> Gate:
 
 
 def statuses(events: list[StoredEvent]) -> list[tuple[str, int]]:
-    return [(e.data["status"], e.data["attempts"]) for e in events if e.event != "progress"]
+    """The changes of status: not progress, nor the `status` event of becoming playable."""
+    changes = []
+    for event in events:
+        change = (event.data["status"], event.data["attempts"])
+        if event.event != "progress" and (not changes or changes[-1] != change):
+            changes.append(change)
+    return changes
 
 
 async def test_a_stopped_worker_hands_its_job_back_at_once_at_no_cost_in_attempts(
