@@ -49,20 +49,26 @@ const key = await call("POST", "/api-keys", { name: "nextjs example", scope: "fu
 if (key.status !== 201) fail(key.answer.detail);
 const hookUrl = `${appUrl}/api/webhooks`;
 const hook = await call("POST", "/webhooks", { url: hookUrl, events: EVENTS }, session);
-if (hook.status !== 201) {
-  fail(
-    `${hook.answer.detail}\nA webhook to ${appUrl} needs reelay started with ` +
-      "REELAY_WEBHOOK_ALLOW_PRIVATE=true (see README.md).",
-  );
+let secret = hook.answer.secret;
+if (hook.status === 422) {
+  // reelay will not call a local address unless told to (REELAY_WEBHOOK_ALLOW_PRIVATE=true):
+  // `reelay webhooks listen` forwards the account's events here instead, signed with this.
+  secret = `whsec_${randomBytes(32).toString("base64url")}`;
+  console.log(`reelay refused a webhook to ${hookUrl}: ${hook.answer.detail}`);
+  console.log("Forward your events to it instead, from reelay's checkout:");
+  console.log(`  uv run reelay login --email ${email}`);
+  console.log(`  uv run reelay webhooks listen --forward-to ${hookUrl} --secret ${secret}`);
+} else if (hook.status !== 201) {
+  fail(hook.answer.detail);
 }
 
 const lines = [
   `REELAY_URL=${reelayUrl}`,
   `REELAY_API_KEY=${key.answer.key}`,
-  `REELAY_WEBHOOK_SECRET=${hook.answer.secret}`,
+  `REELAY_WEBHOOK_SECRET=${secret}`,
 ];
 // The key and the secret are shown only once: this file is where they live now.
 writeFileSync(ENV_FILE, lines.join("\n") + "\n", { mode: 0o600 });
 const shown = process.env.REELAY_PASSWORD ? "" : ` (password ${password})`;
 console.log(`reelay account ${email}${shown}`);
-console.log(`API key "nextjs example" and a webhook to ${hookUrl} written to ${ENV_FILE}`);
+console.log(`API key "nextjs example" and webhook secret written to ${ENV_FILE}`);
