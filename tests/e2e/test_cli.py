@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 import subprocess
 import threading
@@ -98,9 +99,11 @@ def test_upload_wait_watch_list_get_and_download_a_video(
         and media["filename"] == clip.name
     )
     assert "processing" in uploaded.stderr and "completed" in uploaded.stderr  # live status lines
+    assert re.search(rf"{re.escape(clip.name)}: playable after \d+\.\d s", uploaded.stderr)
 
     watched = user.ok("watch", media["id"], "--json")
     assert watched.json()["id"] == media["id"]
+    assert f"{clip.name}: playable" in watched.stderr
     assert [m["id"] for m in user.ok("ls", "--json").json()] == [media["id"]]
     assert user.ok("get", media["id"], "--json").json()["outputs"] == media["outputs"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Console
@@ -73,11 +74,13 @@ class TranscodeView:
     """One media item's bar, fed with its SSE events; status changes and a lost stream are also
     printed as lines."""
 
-    def __init__(self, bars: Progress, name: str) -> None:
+    def __init__(self, bars: Progress, name: str, queued_at: float | None = None) -> None:
         self.bars = bars
         self.name = name
         self.task: TaskID = bars.add_task(name, total=100, stage="", eta=None)
         self.status: str | None = None
+        self.queued_at = queued_at  # time.monotonic() when the upload was queued, if we did it
+        self.playable = False
 
     def __call__(self, event: ProgressEvent) -> None:
         data: dict[str, Any] = event.data
@@ -85,6 +88,9 @@ class TranscodeView:
         if status != self.status:
             self.status = status
             self.bars.console.print(f"{self.name}: {describe_status(data)}")
+        if data.get("playable") and not self.playable:
+            self.playable = True
+            self.bars.console.print(f"{self.name}: {describe_playable(self.queued_at)}")
         self.bars.update(
             self.task,
             completed=float(data.get("progress") or 0.0),
@@ -106,6 +112,13 @@ def describe_status(data: dict[str, Any]) -> str:
     if status == "failed" and data.get("error"):
         return f"failed: {error_text(data['error'])}"
     return status
+
+
+def describe_playable(queued_at: float | None) -> str:
+    """The moment playback can start (while the rest is still processing)."""
+    if queued_at is None:
+        return "playable"
+    return f"playable after {time.monotonic() - queued_at:.1f} s"
 
 
 def error_text(error: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,13 +41,20 @@ def show(media: dict[str, Any], as_json: bool) -> None:
         typer.echo(summary(media))
 
 
-def wait_for(api: ReelayClient, items: list[dict[str, Any]], as_json: bool) -> None:
-    """Follow each item to its end; exit non-zero naming every item that did not complete."""
+def wait_for(
+    api: ReelayClient,
+    items: list[dict[str, Any]],
+    as_json: bool,
+    queued_at: dict[str, float] | None = None,
+) -> None:
+    """Follow each item to its end; exit non-zero naming every item that did not complete.
+    `queued_at` (monotonic, by id): when we queued them, to say how soon each was playable."""
     problems = []
     with transcode_bars() as bars:
         for media in items:
             kind = collection(media)
-            follow(api, kind, media["id"], TranscodeView(bars, media["filename"]))
+            view = TranscodeView(bars, media["filename"], (queued_at or {}).get(media["id"]))
+            follow(api, kind, media["id"], view)
     for media in items:
         final = api.get(collection(media), media["id"])
         show(final, as_json)
@@ -74,13 +82,15 @@ def upload(
     """
     with client(server) as api:
         queued = []
+        queued_at: dict[str, float] = {}
         with byte_bars() as bars:
             for path in files:
                 queued.append(
                     uploads.upload(api, path, ByteBar(bars, path.name, path.stat().st_size))
                 )
+                queued_at[queued[-1]["id"]] = time.monotonic()
         if wait:
-            wait_for(api, queued, as_json)
+            wait_for(api, queued, as_json, queued_at)
             return
         for media in queued:
             show(media, as_json)
