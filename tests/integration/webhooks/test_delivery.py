@@ -10,6 +10,7 @@ from reelay_cli.webhooks import verify_signature
 from tests.integration.webhooks.conftest import add_webhook, deliveries
 from tests.support.client import Account
 from tests.support.factories import upload_and_complete
+from tests.support.processes import AppProcesses
 from tests.support.waits import JOB_DEADLINE, until, wait_terminal
 from tests.support.webhook_receiver import Receiver
 
@@ -77,3 +78,31 @@ async def test_only_subscribed_events_are_sent_and_a_ping_reaches_its_endpoint(
     assert {e["type"] for e in events} == {"media.canceled", "ping"}, events
     assert ping.json()["event_id"] in {e["id"] for e in events}
     assert all(verify_signature(r.body, r.signature, webhook["secret"]) for r in receiver.received)
+
+
+async def test_a_slow_endpoint_holds_a_few_slots_and_the_others_flow(
+    api: httpx.AsyncClient, alice: Account, receiver: Receiver, apps: AppProcesses
+) -> None:
+    """An endpoint that does not answer takes at most a quarter of a worker's sending slots
+    (4 of the 16): the rest keep serving the other endpoints."""
+    slow = Receiver()
+    slow.start()
+    slow.hold()
+    try:
+        await add_webhook(api, alice, slow.url, ["media.canceled"])
+        await add_webhook(api, alice, receiver.url, ["media.canceled"])
+        for _ in range(20):
+            created = await api.post(
+                "/videos",
+                json={"filename": "a.mp4", "content_type": "video/mp4", "size": 1000},
+                headers=alice.headers,
+            )
+            canceled = await api.post(
+                f"/videos/{created.json()['id']}/cancel", headers=alice.headers
+            )
+            assert canceled.status_code == 202, canceled.text
+        await until(lambda: len(receiver.delivered()) == 20, what="all 20 at the answering one")
+        assert 1 <= len(slow.received) <= 4 * len(apps.workers), len(slow.received)
+    finally:
+        slow.let_go()
+        slow.stop()

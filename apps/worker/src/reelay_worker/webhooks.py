@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -97,7 +99,10 @@ class WebhookSender:
             timeout=self.settings.webhook_timeout_seconds,
         )
         self.wake = asyncio.Event()
-        self.in_flight: set[asyncio.Task[None]] = set()
+        self.in_flight: dict[asyncio.Task[None], uuid.UUID] = {}
+        self.by_endpoint: Counter[uuid.UUID] = Counter()
+        # A quarter of the slots at most for one endpoint: a slow one keeps the rest flowing.
+        self.per_endpoint = max(1, self.settings.webhook_concurrency // 4)
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen(), name="webhook-wake-up")
@@ -126,23 +131,35 @@ class WebhookSender:
             return
         async with unit_of_work(self.resources) as db:
             claimed = await deliveries.claim(
-                db, limit=free, lease_seconds=lease_seconds(self.settings)
+                db,
+                limit=free,
+                lease_seconds=lease_seconds(self.settings),
+                per_endpoint=self.per_endpoint,
+                in_flight=self.by_endpoint,
             )
         for delivery in claimed:
             task = asyncio.create_task(self._deliver(delivery))
-            self.in_flight.add(task)
+            self.in_flight[task] = delivery.endpoint_id
+            self.by_endpoint[delivery.endpoint_id] += 1
             task.add_done_callback(self._sent)
 
     def _sent(self, task: asyncio.Task[None]) -> None:
-        self.in_flight.discard(task)
+        endpoint_id = self.in_flight.pop(task)
+        self.by_endpoint[endpoint_id] -= 1
+        if not self.by_endpoint[endpoint_id]:
+            del self.by_endpoint[endpoint_id]
         self.wake.set()  # a slot is free, and a later event of the item may be due now
+
+    @property
+    def full_endpoints(self) -> list[uuid.UUID]:
+        return [e for e, count in self.by_endpoint.items() if count >= self.per_endpoint]
 
     async def _seconds_to_wait(self) -> float:
         poll = self.settings.webhook_poll_seconds
         if len(self.in_flight) >= self.settings.webhook_concurrency:
             return poll  # a send ending wakes us
         async with self.resources.sessions() as db:
-            due = await deliveries.seconds_until_due(db)
+            due = await deliveries.seconds_until_due(db, full_endpoints=self.full_endpoints)
         return poll if due is None else min(poll, due)
 
     async def _deliver(self, claimed: Claimed) -> None:

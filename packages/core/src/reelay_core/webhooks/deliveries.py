@@ -9,6 +9,8 @@ and endpoint is still pending (in flight or waiting to be retried).
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -57,7 +59,7 @@ class Outcome:
         return self.error is None
 
 
-def _claimable() -> list[ColumnElement[bool]]:
+def _claimable(full_endpoints: Collection[uuid.UUID]) -> list[ColumnElement[bool]]:
     earlier = aliased(D)
     waits_for_earlier = exists().where(
         earlier.endpoint_id == D.endpoint_id,
@@ -65,21 +67,41 @@ def _claimable() -> list[ColumnElement[bool]]:
         earlier.status == PENDING,
         earlier.seq < D.seq,
     )
-    return [D.status == PENDING, E.enabled.is_(True), ~waits_for_earlier]
+    where = [D.status == PENDING, E.enabled.is_(True), ~waits_for_earlier]
+    if full_endpoints:
+        where.append(D.endpoint_id.not_in(full_endpoints))
+    return where
 
 
-async def claim(db: AsyncSession, *, limit: int, lease_seconds: float) -> list[Claimed]:
-    """Up to `limit` due deliveries, leased to the caller; commit before sending them."""
-    rows = (
+async def claim(
+    db: AsyncSession,
+    *,
+    limit: int,
+    lease_seconds: float,
+    per_endpoint: int,
+    in_flight: Mapping[uuid.UUID, int],
+) -> list[Claimed]:
+    """Up to `limit` due deliveries, leased to the caller; commit before sending them.
+
+    At most `per_endpoint` of one endpoint are in flight (`in_flight` counts the caller's
+    sends under way), so a slow endpoint cannot take every slot and hold up the others."""
+    taken = Counter(in_flight)
+    full = [endpoint for endpoint, count in taken.items() if count >= per_endpoint]
+    candidates = (
         await db.execute(
             select(D, E.url, E.secret)
             .join(E, E.id == D.endpoint_id)
-            .where(*_claimable(), D.next_attempt_at <= func.now())
+            .where(*_claimable(full), D.next_attempt_at <= func.now())
             .order_by(D.seq)
-            .limit(limit)
+            .limit(limit * per_endpoint)
             .with_for_update(of=D, skip_locked=True)
         )
     ).all()
+    rows: list[tuple[m.WebhookDelivery, str, str]] = []
+    for delivery, url, secret in candidates:
+        if len(rows) < limit and taken[delivery.endpoint_id] < per_endpoint:
+            taken[delivery.endpoint_id] += 1
+            rows.append((delivery, url, secret))
     if not rows:
         return []
     await db.execute(
@@ -106,12 +128,16 @@ async def claim(db: AsyncSession, *, limit: int, lease_seconds: float) -> list[C
     ]
 
 
-async def seconds_until_due(db: AsyncSession) -> float | None:
-    """How long until the next claimable delivery is due (0 if one is); None if none waits."""
+async def seconds_until_due(
+    db: AsyncSession, *, full_endpoints: Collection[uuid.UUID] = ()
+) -> float | None:
+    """How long until the next claimable delivery is due (0 if one is); None if none waits.
+    `full_endpoints` (as many in flight as they may have) are not waited for: a send's end
+    wakes the sender."""
     due = await db.scalar(
         select(func.extract("epoch", func.min(D.next_attempt_at) - func.now()))
         .join(E, E.id == D.endpoint_id)
-        .where(*_claimable())
+        .where(*_claimable(full_endpoints))
     )
     return None if due is None else max(float(due), 0.0)
 
