@@ -31,6 +31,7 @@ from reelay_worker.pipeline.errors import (
     FFmpegStalled,
 )
 from reelay_worker.pipeline.image import process_image
+from reelay_worker.pipeline.outputs import discard
 from reelay_worker.pipeline.video import process_video
 from reelay_worker.resources import WorkerResources
 from reelay_worker.workdirs import Workdir
@@ -139,6 +140,8 @@ async def run_pipeline(attempt: Attempt, media: m.Media, workdir: Path) -> str:
         reason = f"Processing stopped on an unexpected error ({type(exc).__name__}); it is logged."
         await attempt.fail("internal_error", reason)
         return "failed: internal_error"
+    # Canceled, deleted or superseded, maybe after its last upload: what it published is no one's.
+    await discard(attempt.res.storage, keys.attempt_prefix(media.output_prefix, attempt.number))
     await forget_if_deleted(attempt.res, media)
     return "stopped: no longer ours"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import mimetypes
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,6 +19,11 @@ CONTENT_TYPES = {
     ".webp": "image/webp",
 }
 CONCURRENCY = 8
+# Removing an unfinished attempt's outputs must not hold up the job's end for long: the next
+# attempt, the cancel and the fail steps remove them too.
+DISCARD_WAIT = 30.0
+
+log = logging.getLogger(__name__)
 
 
 def content_type(path: Path) -> str:
@@ -56,3 +62,12 @@ async def upload_tree(
                 group.create_task(one(path, key))
     except BaseExceptionGroup as failed:
         raise failed.exceptions[0] from None
+
+
+async def discard(storage: Storage, prefix: str) -> None:
+    """An attempt ends unfinished: what it published goes (its uploads have stopped)."""
+    try:
+        async with asyncio.timeout(DISCARD_WAIT):
+            await storage.delete_prefix(prefix)
+    except Exception as exc:
+        log.warning("could not remove the unfinished outputs under %s: %r", prefix, exc)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -24,18 +23,13 @@ from reelay_core.media.outputs import Rendition, RenditionKind
 from reelay_core.media.probe import SourceInfo, parse_probe
 from reelay_core.media.progress import ProgressSample, eta_seconds, percent
 from reelay_core.settings import Settings
-from reelay_core.storage import Storage
 
 from reelay_worker.jobs.attempt import Attempt
 from reelay_worker.pipeline.errors import FFmpegOutOfMemory
 from reelay_worker.pipeline.ffmpeg_runner import check_outputs, run_ffmpeg, run_ffprobe
+from reelay_worker.pipeline.outputs import discard
 from reelay_worker.pipeline.publisher import Publisher
 from reelay_worker.pipeline.source import download_source
-
-log = logging.getLogger(__name__)
-# Removing an unfinished attempt's outputs must not hold up the job's end for long: the next
-# attempt, the cancel and the fail steps remove them too.
-DISCARD_WAIT = 30.0
 
 
 async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list[Rendition]:
@@ -82,15 +76,6 @@ async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list
         raise
     stem = Path(media.filename).stem or "video"
     return video_renditions(ladder, info, out, layout, prefix, stem, publisher.rung_size)
-
-
-async def discard(storage: Storage, prefix: str) -> None:
-    """The attempt ends unfinished: what it published goes (its uploads have stopped)."""
-    try:
-        async with asyncio.timeout(DISCARD_WAIT):
-            await storage.delete_prefix(prefix)
-    except Exception as exc:
-        log.warning("could not remove the unfinished outputs under %s: %r", prefix, exc)
 
 
 async def transcode(
