@@ -23,7 +23,7 @@ from tests.support.chromium import chromium
 from tests.support.client import assert_problem
 from tests.support.data_dirs import reachable_data_dir
 from tests.support.media import MediaFactory
-from tests.support.nextjs import NextExample, RegistryUnreachable, missing_node
+from tests.support.nextjs import EXAMPLE_DIR, TYPES, NextExample, RegistryUnreachable, missing_node
 from tests.support.processes import AppProcesses
 from tests.support.waits import JOB_DEADLINE, until
 
@@ -33,7 +33,9 @@ pytestmark = pytest.mark.e2e
 @dataclass
 class Example:
     url: str
+    reelay_url: str
     webhook_secret: str
+    build: NextExample
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +105,7 @@ async def example(build: NextExample, own_apps: AppProcesses, example_url: str) 
                 return False
 
     await until(answers, what="next start answers", within=60, interval=0.5)
-    return Example(example_url, env["REELAY_WEBHOOK_SECRET"])
+    return Example(example_url, own_apps.base_url, env["REELAY_WEBHOOK_SECRET"], build)
 
 
 @pytest.fixture
@@ -168,3 +170,12 @@ async def test_the_webhook_route_refuses_what_reelay_did_not_sign(example: Examp
     forged = [entry for entry in inbox["received"] if entry["event_id"] == "evt_forged"]
     assert [entry["deliveries"] for entry in forged] == [2]
     assert len(inbox["rejected"]) >= 3
+
+
+def test_the_committed_types_are_those_of_the_api(example: Example) -> None:
+    # After the build: regenerating rewrites the file the type check reads.
+    committed = (EXAMPLE_DIR / TYPES).read_text()
+    assert example.build.generated_types(example.reelay_url) == committed, (
+        f"examples/nextjs/{TYPES} is not what the API's OpenAPI document gives now: run "
+        "`npm run gen:types` in examples/nextjs against a reelay up of this checkout"
+    )

@@ -18,6 +18,7 @@ EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "nextjs"
 # Next.js 15's floor; Debian 12's own nodejs package is 18.19.
 MIN_NODE = (18, 18)
 BUILD_SECONDS = 600
+TYPES = "lib/reelay-api.d.ts"
 # Only what node and npm need: the test's REELAY_* settings are not the example's.
 PASSED_ON = ("PATH", "HOME", "TMPDIR", "LANG", "npm_config_cache", "npm_config_registry")
 
@@ -72,6 +73,19 @@ class NextExample:
         assert done.returncode == 0, done.stdout + done.stderr
         lines = (self.dir / ".env.local").read_text().splitlines()
         return dict(line.split("=", 1) for line in lines if "=" in line)
+
+    def generated_types(self, reelay_url: str) -> str:
+        """`npm run gen:types` against this server, in the copy: what the file would be now."""
+        passed = {key: os.environ[key] for key in PASSED_ON if key in os.environ}
+        done = subprocess.run(
+            ["npm", "run", "gen:types"],
+            cwd=self.dir,
+            env={**passed, "REELAY_URL": reelay_url},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return (self.dir / TYPES).read_text()
 
     def serve(self, port: int) -> None:
         self.server = self._spawn(

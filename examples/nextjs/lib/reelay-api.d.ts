@@ -277,7 +277,7 @@ export interface paths {
         };
         /**
          * HLS master (master.m3u8) or variant ({name}.m3u8) playlist
-         * @description Videos only (an image answers 404); 409 until processing completes.
+         * @description Videos only (an image answers 404); 409 until `playable`. While the video is still processing, the variants grow (no `#EXT-X-ENDLIST` yet) and are not cached.
          */
         get: operations["VideosMediaIdHlsPlaylistHls"];
         put?: never;
@@ -478,7 +478,7 @@ export interface paths {
         };
         /**
          * HLS master (master.m3u8) or variant ({name}.m3u8) playlist
-         * @description Videos only (an image answers 404); 409 until processing completes.
+         * @description Videos only (an image answers 404); 409 until `playable`. While the video is still processing, the variants grow (no `#EXT-X-ENDLIST` yet) and are not cached.
          */
         get: operations["ImagesMediaIdHlsPlaylistHls"];
         put?: never;
@@ -902,6 +902,13 @@ export interface components {
              * @example 1
              */
             attempts: number;
+            /**
+             * @description True once the HLS master playlist can be played: as soon as the first seconds of every rendition are stored, while the rest is still processing.
+             * @example false
+             */
+            playable: boolean;
+            /** @description When it became playable; null until then. */
+            playable_at: string | null;
             error: components["schemas"]["MediaError"] | null;
             /** @description Null before probing. */
             source: components["schemas"]["SourceInfo"] | null;
@@ -972,6 +979,13 @@ export interface components {
              * @example 1
              */
             attempts: number;
+            /**
+             * @description True once the HLS master playlist can be played: as soon as the first seconds of every rendition are stored, while the rest is still processing.
+             * @example false
+             */
+            playable: boolean;
+            /** @description When it became playable; null until then. */
+            playable_at: string | null;
             error: components["schemas"]["MediaError"] | null;
             /** @description Null before probing. */
             source: components["schemas"]["SourceInfo"] | null;
@@ -1035,6 +1049,13 @@ export interface components {
              * @example 1
              */
             attempts: number;
+            /**
+             * @description True once the HLS master playlist can be played: as soon as the first seconds of every rendition are stored, while the rest is still processing.
+             * @example false
+             */
+            playable: boolean;
+            /** @description When it became playable; null until then. */
+            playable_at: string | null;
             error: components["schemas"]["MediaError"] | null;
             /** @description Null before probing. */
             source: components["schemas"]["SourceInfo"] | null;
@@ -2420,10 +2441,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description The file as the form field `file` (its filename and content type count). */
+        /** @description The file as the form field `file` (its filename and content type count); `external_id` and `metadata` (a JSON object as text), if sent, come first. */
         requestBody: {
             content: {
                 "multipart/form-data": {
+                    external_id?: string;
+                    /** @description A JSON object, at most 4096 bytes as compact JSON. */
+                    metadata?: string;
                     /** Format: binary */
                     file: string;
                 };
@@ -3303,10 +3327,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description The file as the form field `file` (its filename and content type count). */
+        /** @description The file as the form field `file` (its filename and content type count); `external_id` and `metadata` (a JSON object as text), if sent, come first. */
         requestBody: {
             content: {
                 "multipart/form-data": {
+                    external_id?: string;
+                    /** @description A JSON object, at most 4096 bytes as compact JSON. */
+                    metadata?: string;
                     /** Format: binary */
                     file: string;
                 };

@@ -14,7 +14,7 @@ export type StartedUpload = {
 };
 
 // The `data:` of every event on GET /videos/{id}/events.
-export type ProgressData = Pick<Media, "status" | "progress" | "stage" | "eta_seconds"> & {
-  playable?: boolean;
-  error?: Media["error"];
-};
+export type ProgressData = Pick<
+  Media,
+  "status" | "progress" | "stage" | "eta_seconds" | "playable"
+> & { error?: Media["error"] };
