@@ -76,6 +76,15 @@ export function Studio() {
         }
       });
     ["status", "progress", ...TERMINAL].forEach(listen);
+    // EventSource retries a dropped connection by itself; it gives up only on a refusal.
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        setError(
+          `${reelay_url} refused the progress stream: is this page's origin ` +
+            `(${window.location.origin}) in its REELAY_CORS_ORIGINS?`,
+        );
+      }
+    };
     return () => source.close();
   }, [started]);
 
