@@ -92,7 +92,8 @@ async def test_a_rolled_back_step_publishes_and_enqueues_nothing(res: WorkerReso
             row = await db.get(m.Media, media.id, with_for_update=True)
             assert row is not None
             await transitions.queue_attempt(db, row, attempt=1)
-            assert len(effects.pending(db)) == 2  # publish, enqueue
+            # publish, the webhook event for `reelay webhooks listen`, enqueue
+            assert len(effects.pending(db)) == 3
             raise RuntimeError("the request failed after the step")
     assert (await load(res, media.id)).status is MediaStatus.AWAITING_UPLOAD
     assert await job_status(res, media, 1) == JobStatus.not_found
