@@ -69,7 +69,6 @@ def own_apps(
             api_port=free_port(),
             cors_origins=example_url,
             webhook_allow_private=True,
-            webhook_poll_seconds=1.0,
             log_level="INFO",
         )
         ports = Ports(redis=free_port(), s3=free_port(), seaweed=free_port())
