@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from reelay_core.db import models as m
+from reelay_core.db.models import DeliveryStatus
+from reelay_core.db.models.base import utcnow
 from reelay_core.effects import unit_of_work
 from reelay_core.media import keys, transitions
 from reelay_core.settings import Settings
+from reelay_core.webhooks import deliveries
 from reelay_worker.resources import WorkerResources
 from sqlalchemy import select
 
@@ -97,3 +101,33 @@ async def test_a_rolled_back_step_owes_nothing_a_committed_one_owes_its_subscrib
     data = delivery.payload
     assert (data["id"], data["status"], data["attempts"]) == (str(media.id), "queued", 1)
     assert (data["external_id"], data["metadata"]) == ("their-42", {"post": 7})
+
+
+async def test_the_log_forgets_finished_deliveries_past_its_length_never_pending_ones(
+    res: WorkerResources,
+) -> None:
+    media, endpoints = await owner_with_endpoints(res)
+    long_ago = utcnow() - timedelta(days=31)
+    statuses = [DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.PENDING]
+    async with unit_of_work(res) as db:
+        for status, created_at in [
+            *((s, long_ago) for s in statuses),
+            (DeliveryStatus.DELIVERED, utcnow()),
+        ]:
+            db.add(
+                m.WebhookDelivery(
+                    endpoint_id=endpoints["completed"],
+                    media_id=media.id,
+                    event_id=f"evt_{status}_{created_at:%d}",
+                    type="media.completed",
+                    payload={},
+                    status=status,
+                    created_at=created_at,
+                    # Not due for a day: the session's worker leaves the pending one alone.
+                    next_attempt_at=utcnow() + timedelta(days=1),
+                )
+            )
+    async with unit_of_work(res) as db:
+        assert await deliveries.prune(db, older_than=timedelta(days=30)) == 2
+    kept = {(d.status, d.created_at == long_ago) for d in await owed(res, media.id)}
+    assert kept == {(DeliveryStatus.PENDING, True), (DeliveryStatus.DELIVERED, False)}

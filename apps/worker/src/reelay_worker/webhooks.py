@@ -28,6 +28,7 @@ from reelay_worker.resources import WorkerResources
 
 log = logging.getLogger(__name__)
 USER_AGENT = "reelay-webhooks/1"
+PRUNE_INTERVAL_SECONDS = 3600.0
 
 
 def policy(settings: Settings) -> deliveries.Policy:
@@ -103,6 +104,7 @@ class WebhookSender:
         self.by_endpoint: Counter[uuid.UUID] = Counter()
         # A quarter of the slots at most for one endpoint: a slow one keeps the rest flowing.
         self.per_endpoint = max(1, self.settings.webhook_concurrency // 4)
+        self.next_prune = 0.0  # at start, then every PRUNE_INTERVAL_SECONDS
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen(), name="webhook-wake-up")
@@ -110,6 +112,7 @@ class WebhookSender:
             while True:
                 self.wake.clear()
                 try:
+                    await self._prune_now_and_then()
                     await self._claim_and_send()
                     timeout = await self._seconds_to_wait()
                 except Exception as exc:  # the database away: try again at the next poll
@@ -142,6 +145,21 @@ class WebhookSender:
             self.in_flight[task] = delivery.endpoint_id
             self.by_endpoint[delivery.endpoint_id] += 1
             task.add_done_callback(self._sent)
+
+    async def _prune_now_and_then(self) -> None:
+        if time.monotonic() < self.next_prune:
+            return
+        self.next_prune = time.monotonic() + PRUNE_INTERVAL_SECONDS
+        async with unit_of_work(self.resources) as db:
+            pruned = await deliveries.prune(
+                db, older_than=timedelta(days=self.settings.webhook_log_days)
+            )
+        if pruned:
+            log.info(
+                "forgot %d webhook deliveries older than %g days",
+                pruned,
+                self.settings.webhook_log_days,
+            )
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         endpoint_id = self.in_flight.pop(task)

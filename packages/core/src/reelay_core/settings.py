@@ -208,6 +208,9 @@ class Settings(BaseSettings):
         10.0, description="How often a worker looks for due webhook deliveries unprompted."
     )
     webhook_concurrency: int = Field(16, description="Webhook deliveries one worker sends at once.")
+    webhook_log_days: float = Field(
+        30.0, description="How long delivered and failed webhook deliveries stay in the log."
+    )
 
     log_level: str = Field("INFO", description="Log level.")
     log_format: LogFormat = Field(
