@@ -223,3 +223,12 @@ async def test_a_read_key_may_list_not_change_and_a_viewer_token_is_refused(
     viewer = {"token": token.json()["token"]}
     assert_problem(await api.get("/webhooks", params=viewer), 401)
     assert_problem(await api.get("/webhooks/events", params=viewer), 401)
+
+
+async def test_an_account_has_at_most_twenty_endpoints(
+    api: httpx.AsyncClient, alice: Account, receiver: Receiver
+) -> None:
+    for n in range(20):
+        await add_webhook(api, alice, f"{receiver.url}/{n}")
+    body = {"url": receiver.url, "events": ["media.completed"]}
+    assert_problem(await api.post("/webhooks", json=body, headers=alice.headers), 409, "20")
