@@ -28,6 +28,9 @@ from tests.support.processes import AppProcesses
 from tests.support.waits import JOB_DEADLINE, until
 
 pytestmark = pytest.mark.e2e
+# Above it the browser PUTs parts (S3's smallest part is 5 MiB): the noisy clip takes two.
+MULTIPART_THRESHOLD = 5 * 1024 * 1024
+NOISE = ["-vf", "noise=alls=100:allf=t", "-crf", "0"]  # ~10 MB in 4 s of 320x240
 
 
 @dataclass
@@ -69,6 +72,7 @@ def own_apps(
             api_port=free_port(),
             cors_origins=example_url,
             webhook_allow_private=True,
+            multipart_threshold_bytes=MULTIPART_THRESHOLD,
             log_level="INFO",
         )
         ports = Ports(redis=free_port(), s3=free_port(), seaweed=free_port())
@@ -120,12 +124,18 @@ async def page(example: Example) -> AsyncIterator[Page]:
     assert errors == [], "the page's script threw"
 
 
+@pytest.mark.parametrize("method", ["POST", "multipart"])
 async def test_upload_follow_play_and_a_verified_webhook(
-    page: Page, media_factory: MediaFactory
+    page: Page, media_factory: MediaFactory, method: str
 ) -> None:
-    clip = media_factory.video(width=320, height=240, seconds=3)
+    if method == "POST":
+        clip = media_factory.video(width=320, height=240, seconds=3)
+    else:
+        clip = media_factory.video(seconds=4, name="noisy.mp4", extra=NOISE)
+        assert clip.stat().st_size > MULTIPART_THRESHOLD  # and S3 parts are at least 5 MiB: two
     await page.set_input_files("#file", str(clip))
     await page.click("button[type=submit]")
+    await expect(page.locator("#phase")).to_have_attribute("data-upload", method)
 
     # The EventSource opens before the upload ends, so processing cannot slip by unseen.
     processing = page.locator("#events li[data-status='processing']").first

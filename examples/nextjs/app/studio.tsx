@@ -97,7 +97,12 @@ export function Studio() {
           Upload
         </button>
       </form>
-      <p id="phase" data-phase={phase} data-media={started?.media.id}>
+      <p
+        id="phase"
+        data-phase={phase}
+        data-media={started?.media.id}
+        data-upload={started?.upload.method}
+      >
         {phase === "uploading" && `Uploading to storage: ${Math.round(sent * 100)} %`}
         {phase !== "uploading" && phase !== "idle" && latest &&
           `${latest.status}${latest.stage ? ` (${latest.stage})` : ""}: ` +
