@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -19,6 +20,7 @@ from datetime import timedelta
 
 import httpx
 from redis.exceptions import RedisError
+from reelay_core.db.session import make_engine, make_session_factory
 from reelay_core.effects import unit_of_work
 from reelay_core.settings import Settings
 from reelay_core.webhooks import addresses, channels, deliveries, signing
@@ -214,8 +216,13 @@ class WebhookSender:
 
 @contextlib.asynccontextmanager
 async def sending(resources: WorkerResources) -> AsyncIterator[WebhookSender]:
-    """The sender running for the life of the block (the worker's, from start-up to shutdown)."""
-    sender = WebhookSender(resources)
+    """The sender running for the life of the block (the worker's, from start-up to shutdown).
+
+    It has a connection pool of its own: a burst of deliveries recording their outcomes never
+    makes a transcode wait for a connection to report its progress."""
+    engine = make_engine(str(resources.settings.database_url), pool_size=2, name="reelay-webhooks")
+    own = dataclasses.replace(resources, engine=engine, sessions=make_session_factory(engine))
+    sender = WebhookSender(own)
     task = asyncio.create_task(sender.run(), name="webhook-sender")
     try:
         yield sender
@@ -223,3 +230,4 @@ async def sending(resources: WorkerResources) -> AsyncIterator[WebhookSender]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await engine.dispose()
