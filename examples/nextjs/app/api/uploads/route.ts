@@ -1,4 +1,4 @@
-// Starts an upload for the signed-in user of this app: reelay hands back where the browser
+// Starts an upload on behalf of one of this app's users: reelay hands back where the browser
 // uploads to, and a viewer token that lets that browser follow and play only this video.
 import { browserReelayUrl, problem, problemResponse, reelay } from "@/lib/reelay";
 import type { StartedUpload } from "@/lib/types";
