@@ -17,7 +17,7 @@ from reelay_api.auth import revocation
 from reelay_api.events.frames import LiveEvent, frame_of
 from reelay_api.events.grant import StreamGrant
 from reelay_api.events.heartbeat import Heartbeat
-from reelay_api.events.hub import PING, RESYNC, EventHub
+from reelay_api.events.hub import PING, RESYNC, EventHub, Mailbox
 from reelay_core import events
 from reelay_core.settings import Settings
 
@@ -49,7 +49,7 @@ def grant(redis: Redis, *, expires_in: float) -> StreamGrant:
     return StreamGrant(token, redis)
 
 
-def drain(queue: asyncio.Queue[object]) -> list[object]:
+def drain(queue: Mailbox) -> list[object]:
     return [queue.get_nowait() for _ in range(queue.qsize())]
 
 

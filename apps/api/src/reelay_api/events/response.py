@@ -11,6 +11,7 @@ stream's own events, and a client that takes nothing for too long is dropped by 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncGenerator, Mapping
 
 from litestar.types import Receive, Scope, Send
@@ -21,10 +22,8 @@ _open: set[EventStream] = set()
 class EventStream:
     def __init__(self, frames: AsyncGenerator[bytes, None], headers: Mapping[str, str]) -> None:
         self.frames = frames
-        self.headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            *((name.lower().encode(), value.encode()) for name, value in headers.items()),
-        ]
+        # A list of its own: middlewares add headers to the start message in place.
+        self.headers = list(_raw_headers(tuple(headers.items())))
         self.sending_since: float | None = None
         self._task: asyncio.Task[object] | None = None
         self._ended_by: str | None = None  # "disconnect" or "stalled": not an error
@@ -62,6 +61,14 @@ class EventStream:
         if self._ended_by is None and self._task is not None:
             self._ended_by = why
             self._task.cancel()
+
+
+@functools.cache
+def _raw_headers(headers: tuple[tuple[str, str], ...]) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-type", b"text/event-stream; charset=utf-8"),
+        *((name.lower().encode(), value.encode()) for name, value in headers),
+    ]
 
 
 def drop_stalled(after_seconds: float) -> None:

@@ -71,22 +71,17 @@ async def media_events(
     try:
         with metrics.STREAMS.track_inprogress():
             yield HELLO
-            async with resources.sessions() as db:
-                media = await db.get(m.Media, media_id)
-            if media is None:
+            start = await starting_point(resources, media_id, last_event_id)
+            if start is None:
                 return
-            if replays(last_event_id, media):
-                assert last_event_id is not None
-                sub.sent = last_event_id
-                catch_up: AsyncIterator[MediaEventRecord] | None = stored_events(
-                    resources.sessions, media_id, after=sub.sent
-                )
+            state, sub.sent = start
+            catch_up: AsyncIterator[MediaEventRecord] | None = None
+            if state is None:
+                catch_up = stored_events(resources.sessions, media_id, after=sub.sent)
             else:
-                state = current_state(media)
                 yield frame_of(state)
                 if transitions.is_terminal_event(state.event):
                     return
-                sub.sent, catch_up = state.seq, None
             drops_seen = 0
             while True:
                 if catch_up is not None:
@@ -126,6 +121,23 @@ async def media_events(
                     catch_up = latest_only(catch_up)
     finally:
         resources.hub.unsubscribe(sub)
+
+
+async def starting_point(
+    resources: Resources, media_id: uuid.UUID, last_event_id: int | None
+) -> tuple[MediaEventRecord | None, int] | None:
+    """None if the item is gone; else the state to send first (None: replay from
+    `last_event_id`) and the last seq the client has. A function of its own so that the stream
+    does not keep the row and its session for as long as it is open (~4 KiB each)."""
+    async with resources.sessions() as db:
+        media = await db.get(m.Media, media_id)
+    if media is None:
+        return None
+    if replays(last_event_id, media):
+        assert last_event_id is not None
+        return None, last_event_id
+    state = current_state(media)
+    return state, state.seq
 
 
 def replays(last_event_id: int | None, media: m.Media) -> bool:
