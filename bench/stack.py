@@ -45,9 +45,11 @@ class Stack:
         apis: int = 1,
         workers: int = 1,
         extra_env: dict[str, str] | None = None,
+        worker_env: dict[str, str] | None = None,
         **overrides: Any,
     ) -> None:
-        """`extra_env` goes to the API and worker processes (PYTHONPATH: another source)."""
+        """`extra_env` goes to the API and worker processes, `worker_env` to the workers
+        (PYTHONPATH: another source)."""
         self.root = Path(tempfile.mkdtemp(prefix="reelay-bench-"))
         self.root.chmod(0o755)  # PostgreSQL as root runs as its own user, which must enter it
         self.logs = self.root / "logs"
@@ -65,6 +67,7 @@ class Stack:
         self.settings = base
         self.api_count, self.worker_count = apis, workers
         self.extra_env = extra_env or {}
+        self.worker_env = worker_env or {}
         self.apis: list[ChildProcess] = []
         self.workers: list[ChildProcess] = []
         self.api_urls: list[str] = []
@@ -89,7 +92,7 @@ class Stack:
             self.apis.append(api)
             self.api_urls.append(f"http://127.0.0.1:{port}")
         for n in range(self.worker_count):
-            worker_env = {**env, "REELAY_WORKER_DRAIN_SECONDS": "0"}
+            worker_env = {**env, **self.worker_env, "REELAY_WORKER_DRAIN_SECONDS": "0"}
             self.workers.append(self._child(f"worker{n}", "reelay_worker", worker_env))
         for api, url in zip(self.apis, self.api_urls, strict=True):
             wait_ready(f"{url}/readyz", 120, [api])
