@@ -14,13 +14,16 @@ import re
 import shutil
 import tarfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from reelay_core.settings import Settings
 
+from tests.support.api_server import serve_app
 from tests.support.processes import AppProcesses
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +88,19 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
     for context in contexts:
         await context.close()
     assert errors == [], "the page's script threw"
+
+
+@asynccontextmanager
+async def served_page(
+    open_page: OpenPage, settings: Settings, **overrides: Any
+) -> AsyncIterator[tuple[Page, httpx.AsyncClient]]:
+    """The page of an API served in the test with `overrides` to its settings."""
+    async with serve_app(settings, **overrides) as api:
+        opened = await open_page(str(api.base_url))
+        try:
+            yield opened, api
+        finally:
+            await opened.context.close()  # its event stream would hold the server open
 
 
 @pytest.fixture
@@ -167,9 +183,14 @@ async def serious_accessibility_problems(page: Page) -> list[dict[str, Any]]:
 
 async def unreachable_by_keyboard(page: Page, limit: int = 120) -> list[str]:
     """The visible controls that pressing Tab from the top of the page never reaches."""
-    await page.evaluate("() => document.activeElement?.blur()")
+    # Tab moves on from where the focus was: start from a mark before everything else.
+    await page.evaluate(
+        "() => { const start = document.createElement('span'); start.id = 'tab-start';"
+        " start.tabIndex = -1; document.body.prepend(start); start.focus(); }"
+    )
+    await page.keyboard.press("Tab")
+    await page.evaluate("() => document.getElementById('tab-start').remove()")
     for _ in range(limit):
-        await page.keyboard.press("Tab")
         again = await page.evaluate(
             "() => { const e = document.activeElement;"
             " if (!e || e === document.body) return true;"
@@ -177,6 +198,7 @@ async def unreachable_by_keyboard(page: Page, limit: int = 120) -> list[str]:
         )
         if again:
             break
+        await page.keyboard.press("Tab")
     missed = await page.evaluate(
         "() => [...document.querySelectorAll('a[href], button, input, select, textarea')]"
         ".filter(e => !e.disabled && e.checkVisibility() && !e.dataset.tabbed)"

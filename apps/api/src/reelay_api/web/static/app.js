@@ -3,7 +3,7 @@
 
 import { api, whenSessionEnds } from "./api.js";
 import { setActionHooks } from "./actions.js";
-import { followRoute, itemChanged, itemRemoved } from "./detail.js";
+import { followRoute, hideUntilSignedIn, itemChanged, itemRemoved } from "./detail.js";
 import { clearItems, forget, loadItems, onItemChange, put } from "./library.js";
 import { listen, reopen, stopListening } from "./live.js";
 import { currentSession, sessionEnded, signedOut, signIn, watchSession } from "./session.js";
@@ -24,7 +24,7 @@ function say(words) {
 function showLogin(reason = "") {
   stopListening();
   clearItems();
-  $("#detail").open && $("#detail").close();
+  hideUntilSignedIn();
   $("#who").hidden = $("#library").hidden = true;
   $("#login").hidden = false;
   $("#login-reason").textContent = reason;
@@ -85,8 +85,8 @@ $("#login").addEventListener("input", () => ($("#login-error").textContent = "")
 $("#logout").addEventListener("click", async () => {
   await api("POST", "/auth/logout").catch(() => {});
   signedOut();
-  history.replaceState(null, "", location.pathname);
   showLogin();
+  history.replaceState(null, "", location.pathname);
 });
 
 whenSessionEnds(() => endSession());

@@ -56,12 +56,22 @@ function leaveRoute() {
   if (ROUTE.test(location.hash)) history.replaceState(null, "", location.pathname + location.search);
 }
 
+let keepRoute = false;
+
 dialog.addEventListener("close", () => {
   shown?.stop?.();
   shown = null;
   $("#viewer").replaceChildren();
-  leaveRoute();
+  if (!keepRoute) leaveRoute();
+  keepRoute = false;
 });
+
+// The session ended: the item goes off screen, but its address stays, to return to it.
+export function hideUntilSignedIn() {
+  if (!dialog.open) return;
+  keepRoute = true;
+  dialog.close();
+}
 $("#detail-close").addEventListener("click", () => dialog.close());
 
 // Called for every item that changed: the open one is redrawn, its player kept.

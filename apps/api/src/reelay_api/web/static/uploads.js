@@ -64,6 +64,8 @@ async function send(job) {
   row.querySelector(".actions").replaceChildren(
     button("Cancel upload", () => cancel(transfer, row)),
   );
+  // Numbers move on even while no byte does (a stalled network): speed falls, time left grows.
+  const ticker = setInterval(() => transfer.report(), 1000);
   try {
     const media = await transfer.run();
     row.dataset.state = "done";
@@ -84,6 +86,7 @@ async function send(job) {
       button("Dismiss", () => row.remove()),
     );
   } finally {
+    clearInterval(ticker);
     running.delete(transfer);
     pump();
   }
