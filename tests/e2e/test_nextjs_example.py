@@ -7,6 +7,7 @@ verifies what reelay signed.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -184,7 +185,14 @@ async def test_the_webhook_route_refuses_what_reelay_did_not_sign(example: Examp
 def test_the_committed_types_are_those_of_the_api(example: Example) -> None:
     # After the build: regenerating rewrites the file the type check reads.
     committed = (EXAMPLE_DIR / TYPES).read_text()
-    assert example.build.generated_types(example.reelay_url) == committed, (
-        f"examples/nextjs/{TYPES} is not what the API's OpenAPI document gives now: run "
-        "`npm run gen:types` in examples/nextjs against a reelay up of this checkout"
+    generated = example.build.generated_types(example.reelay_url)
+    # Shapes only: a reworded description changes no type, and should not fail this.
+    assert without_comments(generated) == without_comments(committed), (
+        f"the types in examples/nextjs/{TYPES} are not those of the API's OpenAPI document: "
+        "run `npm run gen:types` in examples/nextjs against a reelay up of this checkout"
     )
+
+
+def without_comments(source: str) -> list[str]:
+    uncommented = re.sub(r"/\*.*?\*/", "", source, flags=re.DOTALL)
+    return [line.strip() for line in uncommented.splitlines() if line.strip()]
