@@ -52,7 +52,9 @@ class NextExample:
             self.dir,
             ignore=shutil.ignore_patterns("node_modules", ".next", "next-env.d.ts", ".env*"),
         )
-        self.build = self._spawn("build", "npm ci --no-audit --no-fund && npm run build", {})
+        self.build = self._spawn(
+            "build", "npm ci --prefer-offline --no-audit --no-fund && npm run build", {}
+        )
 
     def wait_built(self) -> None:
         assert self.build is not None, "start_build first"
