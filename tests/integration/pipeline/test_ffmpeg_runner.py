@@ -134,6 +134,24 @@ async def test_one_pass_ladder_of_a_1080p_source(source_1080, tmp_path, ffmpeg_b
     assert refused.value.code == "unsupported_format" and "Playlists" in refused.value.message
 
 
+async def test_every_segment_ends_at_its_cut_at_30_fps(media_factory, tmp_path, ffmpeg_bin):
+    # At 30 fps a forced keyframe's time rounds to just before its cut: each cut must still be
+    # made there, not a keyframe (a whole segment) later.
+    source = media_factory.video(width=320, height=240, seconds=11, fps=30)
+    ladder = choose_ladder(320, 240)
+    layout = output_layout(ladder)
+    for directory in layout.directories:
+        (tmp_path / directory).mkdir()
+    args = build_transcode_args(
+        ffmpeg_bin, str(source), str(tmp_path), ladder, has_audio=True, frame_rate=30,
+        poster_at=1, segment_seconds=4, init_seconds=2, limit_seconds=12,
+    )  # fmt: skip
+    await run_ffmpeg(args, on_progress=None, stall_timeout=30)
+    listed = parse_segment_list((tmp_path / layout.segment_lists[ladder[0].name]).read_text())
+    ends = [round(segment.end) for segment in listed]
+    assert ends == [2, 6, 10, 11], listed
+
+
 async def test_rotated_source_comes_out_upright(source_rotated, tmp_path, ffmpeg_bin, ffprobe_bin):
     out = tmp_path / "out"
     info, ladder, _ = await transcode(source_rotated, out, ffmpeg_bin, ffprobe_bin)

@@ -147,7 +147,9 @@ def build_transcode_args(
     cuts = segment_cuts(limit_seconds, segment_seconds, init_seconds)
     slaves = [
         *(
-            hls_slave(out_dir, i, rung, has_audio, segment_seconds, cuts=cuts)
+            hls_slave(
+                out_dir, i, rung, has_audio, segment_seconds, cuts=cuts, frame_rate=frame_rate
+            )
             for i, rung in enumerate(ladder)
         ),
         mp4_slave(out_dir, has_audio),
@@ -289,6 +291,7 @@ def hls_slave(
     segment_seconds: int,
     *,
     cuts: Sequence[float] | None = None,
+    frame_rate: float = MAX_FRAME_RATE,
 ) -> str:
     """The tee slave writing output streams i as the rung's MPEG-TS segments, each listed in
     its segment list (name, start, end) once it is complete on disk, so that it can be
@@ -299,8 +302,13 @@ def hls_slave(
         if cuts
         else f"segment_time={segment_seconds}"
     )
+    # A forced keyframe's time can round to just before the cut it was forced for; without
+    # this margin (half a frame, as FFmpeg's documentation advises) the cut waits for the
+    # next keyframe, a whole segment later.
+    delta = _num(0.5 / min(frame_rate, MAX_FRAME_RATE))
     return (
         f"[{_tee_options(i, has_audio)}:f=segment:segment_format=mpegts:{times}"
+        f":segment_time_delta={delta}"
         f":segment_list={out_dir}/{rung.name}/{SEGMENT_LIST}:segment_list_type=csv]"
         f"{out_dir}/{rung.name}/seg_%05d.ts"
     )
