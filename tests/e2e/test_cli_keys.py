@@ -49,7 +49,7 @@ def test_keys_are_made_listed_and_revoked(user: Cli, apps: AppProcesses, tmp_pat
 
     user.ok("keys", "revoke", listed["id"])
     after = backend.run("ls")
-    assert after.code == 1 and "401" in after.reason
+    assert after.code == 1 and "revoked" in after.reason and "(HTTP 401)" in after.reason
     assert user.ok("keys", "list", "--json").json() == []
 
 

@@ -91,12 +91,15 @@ class ReelayClient:
         return response
 
     def refusal(self, response: httpx.Response) -> ApiError:
+        problem = problem_message(response)
+        if problem.code == "bad_api_key":
+            return problem  # the server says the key was revoked or mistyped, and what to do
         if response.status_code == 401 and self.http.headers.get("Authorization"):
             return ApiError(
                 "the server refused the saved token (HTTP 401); run `reelay login` again",
                 status=401,
             )
-        return problem_message(response)
+        return problem
 
     def json(
         self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs: Any
