@@ -208,7 +208,12 @@ def test_a_multipart_upload_resumes_where_it_was_interrupted(
         )
     state.save()
 
-    resumed = cli.ok("upload", big, "--json").json()
+    run = cli.ok("upload", big, "--json")
+    assert (
+        "big.mp4: resuming an interrupted upload; 1 of 2 parts (5.24 MB of 6.3 MB) were "
+        "already stored" in " ".join(run.stderr.split())
+    )
+    resumed = run.json()
     assert resumed["id"] == created["id"], "the same media item was finished, not a new one"
     assert resumed["status"] == "queued"
     assert not list((cli.config_dir / "uploads").iterdir()), (

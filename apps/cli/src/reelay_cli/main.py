@@ -1,7 +1,8 @@
 """The `reelay` command.
 
-Every command but `up` talks only HTTP to a reelay server. `up` runs the embedded stack and
-comes from the reelay-stack package; where that is not installed, `reelay up` says so.
+Every command but `up`, `ffmpeg` and `ffprobe` talks only HTTP to a reelay server. Those three
+come with the reelay-stack package (the embedded stack, its FFmpeg); where that is not
+installed, they say so.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 
 import typer
 
-from reelay_cli.commands import auth, keys, media, processing, webhooks
+from reelay_cli.commands import auth, keys, media, processing, tools, webhooks
 
 app = typer.Typer(
     help="reelay: a self-hostable media pipeline. `reelay up` runs the whole stack locally.",
@@ -59,6 +60,8 @@ app.command()(media.download)
 app.command()(media.cancel)
 app.command()(media.retry)
 app.command("rm")(media.rm)
+app.command(context_settings=tools.PASS_THROUGH)(tools.ffmpeg)
+app.command(context_settings=tools.PASS_THROUGH)(tools.ffprobe)
 app.add_typer(keys.app, name="keys")
 app.add_typer(webhooks.app, name="webhooks")
 

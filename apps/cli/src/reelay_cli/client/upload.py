@@ -21,6 +21,7 @@ from reelay_cli.client.api import ApiError, ReelayClient, storage_client
 from reelay_cli.client.config import config_dir, write_private
 
 Advance = Callable[[int], None]
+Notice = Callable[[str], None]
 CHUNK = 256 * 1024
 PART_ATTEMPTS = 3
 
@@ -44,6 +45,18 @@ TYPES: dict[str, tuple[str, str]] = {
 
 def kind_and_type(path: Path) -> tuple[str, str]:
     return TYPES.get(path.suffix.lower(), ("videos", "application/octet-stream"))
+
+
+def size_words(count: int) -> str:
+    """1.54 MB, 16.8 MB: sizes as people read them (decimal units, as the progress bars show)."""
+    if count < 1000:
+        return f"{count} bytes"
+    value = count / 1000
+    for unit in ("kB", "MB"):
+        if value < 1000:
+            return f"{value:.3g} {unit}"
+        value /= 1000
+    return f"{value:,.1f} GB"
 
 
 # -- resume state ----------------------------------------------------------------------------
@@ -128,13 +141,16 @@ def storage_error(response: httpx.Response) -> ApiError:
     )
 
 
-def upload(client: ReelayClient, path: Path, advance: Advance) -> dict[str, Any]:
-    """Send `path` to the server's storage and queue it; the queued media object is returned."""
+def upload(
+    client: ReelayClient, path: Path, advance: Advance, notice: Notice = lambda _: None
+) -> dict[str, Any]:
+    """Send `path` to the server's storage and queue it; the queued media object is returned.
+    `notice` is told in words what a person should know (a resumed upload)."""
     size = path.stat().st_size
     kind, content_type = kind_and_type(path)
     state = ResumeState.load(client.server, path)
     if state is not None:
-        resumed = resume(client, state, path, advance)
+        resumed = resume(client, state, path, advance, notice)
         if resumed is not None:
             return resumed
     media = client.create(kind, path.name, content_type, size)
@@ -169,7 +185,11 @@ def upload(client: ReelayClient, path: Path, advance: Advance) -> dict[str, Any]
 
 
 def resume(
-    client: ReelayClient, state: ResumeState, path: Path, advance: Advance
+    client: ReelayClient,
+    state: ResumeState,
+    path: Path,
+    advance: Advance,
+    notice: Notice = lambda _: None,
 ) -> dict[str, Any] | None:
     """Finish an interrupted multipart upload; None when there is nothing to resume."""
     try:
@@ -188,7 +208,13 @@ def resume(
     state.etags = {str(p["part_number"]): p["etag"] for p in stored}
     state.part_size = plan["part_size"]
     state.save()
-    advance(sum(int(p["size"]) for p in stored))
+    already = sum(int(p["size"]) for p in stored)
+    notice(
+        f"{path.name}: resuming an interrupted upload; {len(stored)} of "
+        f"{len(stored) + len(plan['parts'])} parts ({size_words(already)} of "
+        f"{size_words(state.size)}) were already stored"
+    )
+    advance(already)
     return send_parts(client, state, path, plan["parts"], advance)
 
 

@@ -53,21 +53,42 @@ def ls(
 
 @reports_errors
 def get(media_id: IdArgument, as_json: JsonOption = False, server: ServerOption = None) -> None:
-    """Show one item."""
+    """Show one item: only what applies to its kind and state."""
     with client(server) as api:
         _, media = api.find(media_id)
     if as_json:
         print_json(media)
         return
-    keys = ("id", "kind", "filename", "size", "status", "progress", "stage", "eta_seconds")
-    lines = [f"{k}: {'-' if media[k] is None else media[k]}" for k in keys]
+    typer.echo("\n".join(describe(media)))
+
+
+# The source facts that mean something for each kind: an image has no duration or codecs.
+SOURCE_FIELDS = {
+    "video": ("duration", "width", "height", "video_codec", "audio_codec"),
+    "image": ("width", "height"),
+}
+
+
+def describe(media: dict[str, Any]) -> list[str]:
+    lines = [f"{k}: {media[k]}" for k in ("id", "kind", "filename", "size", "status")]
+    if media["status"] in ("queued", "processing"):
+        lines.append(f"progress: {media['progress']:.0f}%")
+        for key in ("stage", "eta_seconds", "queue_position"):
+            if media.get(key) is not None:
+                lines.append(f"{key}: {media[key]}")
+    if media["kind"] == "video" and media.get("playable") is not None:
+        lines.append(f"playable: {'yes' if media['playable'] else 'no'}")
+    lines.append(f"attempts: {media.get('attempts', 0)}")
     if media.get("error"):
         lines.append(f"error: {error_text(media['error'])}")
-    if media.get("source"):
-        lines.append("source: " + ", ".join(f"{k}={v}" for k, v in media["source"].items()))
+    source = media.get("source") or {}
+    known = [k for k in SOURCE_FIELDS.get(media["kind"], ()) if source.get(k) is not None]
+    if known:
+        lines.append("source: " + ", ".join(f"{k}={source[k]}" for k in known))
     for out in outputs_of(media):
-        lines.append(f"output: {out.name} ({out.kind}, {out.width}x{out.height})")
-    typer.echo("\n".join(lines))
+        size = f", {out.width}x{out.height}" if out.width else ""
+        lines.append(f"output: {out.name} ({out.kind}{size})")
+    return lines
 
 
 def default_rendition(media: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from reelay_cli.client import upload as uploads
-from reelay_cli.client.api import ReelayClient
+from reelay_cli.client.api import ApiError, ReelayClient
 from reelay_cli.client.events import follow
 from reelay_cli.client.progress import ByteBar, TranscodeView, byte_bars, error_text, transcode_bars
 from reelay_cli.commands.common import (
@@ -80,14 +80,19 @@ def upload(
 
     Large files go up in parts; an interrupted upload resumes when the command is run again.
     """
+    for path in files:
+        if path.stat().st_size == 0:
+            fail(f"{path}: the file is empty (0 bytes); there is nothing to upload")
     with client(server) as api:
         queued = []
         queued_at: dict[str, float] = {}
         with byte_bars() as bars:
             for path in files:
-                queued.append(
-                    uploads.upload(api, path, ByteBar(bars, path.name, path.stat().st_size))
-                )
+                advance = ByteBar(bars, path.name, path.stat().st_size)
+                try:
+                    queued.append(uploads.upload(api, path, advance, notice=bars.console.print))
+                except ApiError as exc:
+                    raise ApiError(f"{path}: {exc}", status=exc.status, code=exc.code) from None
                 queued_at[queued[-1]["id"]] = time.monotonic()
         if wait:
             wait_for(api, queued, as_json, queued_at)
