@@ -150,16 +150,16 @@ class Settings(BaseSettings):
         [1080, 720, 480, 360], description="Rendition heights (never above the source)."
     )
     hls_segment_seconds: int = Field(6, description="HLS segment length.")
+    hls_first_segment_seconds: float = Field(
+        1.0,
+        description="Length of the first HLS segment: a video is playable once it is encoded "
+        "and stored in every rung. 0: as long as the others.",
+    )
     max_duration_seconds: float = Field(4 * 3600, description="Longest accepted video.")
     max_video_pixels: int = Field(
         7680 * 4320, description="Largest accepted video frame, in pixels (default 8K UHD)."
     )
     max_video_side: int = Field(8192, description="Longest accepted video side, in pixels.")
-    hls_first_segment_seconds: float = Field(
-        2.0,
-        description="Length of the first HLS segment: a video is playable once it is encoded "
-        "and stored in every rung. 0: as long as the others.",
-    )
 
     # Resource bounds (security): what one upload or one job may cost the API or a worker.
     upload_idle_timeout_seconds: float = Field(

@@ -22,7 +22,7 @@ from reelay_worker.pipeline.outputs import CONCURRENCY, content_type, upload_tre
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # How often the segment lists are read while FFmpeg runs: a segment waits at most this long.
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.1
 
 
 @dataclass
