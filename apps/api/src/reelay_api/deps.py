@@ -35,10 +35,23 @@ def provide_user(request: Request[AuthUser, object, State]) -> AuthUser:
     return request.user
 
 
-async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+READS = frozenset({"GET", "HEAD"})
+
+
+async def provide_db(
+    request: Request[object, object, State], state: State
+) -> AsyncGenerator[AsyncSession, None]:
+    resources: Resources = state.resources
+    if request.method in READS:
+        # A read runs outside a transaction: its query is then its one round trip to
+        # PostgreSQL, where BEGIN and COMMIT around it made three. No GET handler writes or
+        # records effects (these would not run here).
+        async with resources.read_sessions() as session:
+            yield session
+        return
     # Commits once the handler has built its answer (before it is sent), then runs what the
     # handler's changes recorded for after the commit; an error rolls everything back instead.
-    async with unit_of_work(state.resources) as session:
+    async with unit_of_work(resources) as session:
         yield session
 
 

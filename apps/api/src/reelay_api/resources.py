@@ -26,6 +26,7 @@ class Resources:
     storage: Storage
     redis: ArqRedis
     hub: EventHub
+    read_sessions: async_sessionmaker[AsyncSession]  # autocommit: a query, no transaction
 
 
 @asynccontextmanager
@@ -44,5 +45,6 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         heartbeat = Heartbeat(hub, sessions, redis)
         heartbeat.start()
         stack.push_async_callback(heartbeat.stop)
-        app.state.resources = Resources(settings, engine, sessions, storage, redis, hub)
+        reads = make_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        app.state.resources = Resources(settings, engine, sessions, storage, redis, hub, reads)
         yield
