@@ -21,7 +21,7 @@ SECONDS = 14
 
 @pytest.fixture(scope="module")
 def clip(media_factory: MediaFactory) -> Path:
-    """Two rungs (480p, 360p) and, with a 2 s first segment then 6 s ones, three segments."""
+    """Two rungs (480p, 360p), a short first segment and several of the configured length."""
     return media_factory.video(width=854, height=480, seconds=SECONDS, fps=FPS)
 
 
