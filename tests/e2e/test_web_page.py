@@ -90,6 +90,29 @@ async def test_several_files_at_once_and_bad_files_say_why(
     await screenshot(page, "several", "failed")
 
 
+async def test_files_dropped_on_the_page_are_uploaded(
+    page: Page, media_factory: MediaFactory
+) -> None:
+    await sign_up(page, "drop@example.com")
+    picture = media_factory.image(width=320, height=240, fmt="png")
+    dropped = await page.evaluate_handle(
+        """([name, bytes]) => {
+            const files = new DataTransfer();
+            files.items.add(new File([new Uint8Array(bytes)], name, {type: "image/png"}));
+            return files;
+        }""",
+        [picture.name, list(picture.read_bytes())],
+    )
+    await page.dispatch_event("#drop", "dragover", {"dataTransfer": dropped})
+    await expect(page.locator("#drop")).to_have_class(re.compile(r"\bover\b"))
+    await page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
+    await expect(page.locator("#drop")).not_to_have_class(re.compile(r"\bover\b"))
+    await uploaded(page, picture)
+    await expect(card(page, picture.name)).to_have_attribute(
+        "data-status", "completed", timeout=60_000
+    )
+
+
 async def test_cancel_retry_and_delete_from_the_page(
     page: Page, apps: AppProcesses, media_factory: MediaFactory
 ) -> None:

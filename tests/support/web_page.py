@@ -72,6 +72,7 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
     at the end, any script error on it fails the test."""
     contexts: list[BrowserContext] = []
     errors: list[str] = []
+    missing: list[str] = []  # a 404 is a broken page (the favicon, a picture that is not there)
 
     async def opening(base_url: str, viewport: dict[str, int] = DESKTOP) -> Page:
         context = await browser.new_context(
@@ -81,6 +82,12 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
         contexts.append(context)
         opened = await context.new_page()
         opened.on("pageerror", lambda error: errors.append(str(error)))
+        opened.on(
+            "response",
+            lambda answer: (
+                answer.status == 404 and missing.append(f"{answer.request.method} {answer.url}")
+            ),
+        )
         await opened.goto("/")
         return opened
 
@@ -88,6 +95,7 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
     for context in contexts:
         await context.close()
     assert errors == [], "the page's script threw"
+    assert missing == [], f"the page asked for what is not there: {missing}"
 
 
 @asynccontextmanager

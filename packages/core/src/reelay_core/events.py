@@ -46,6 +46,9 @@ def snapshot(media: m.Media) -> dict[str, Any]:
     """What every event's data carries: enough to render the item's progress."""
     data: dict[str, Any] = {
         "id": str(media.id),
+        # Which collection the item is in, so a client that learns of it from /events can fetch
+        # it without trying both.
+        "kind": media.kind,
         "status": media.status,
         "progress": round(media.progress, 2),
         "stage": media.stage,

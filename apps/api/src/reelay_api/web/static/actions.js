@@ -7,7 +7,7 @@ import { problemWords } from "./words.js";
 const CANCELABLE = new Set(["queued", "processing"]);
 const RETRYABLE = new Set(["failed", "canceled"]);
 
-let hooks = { changed() {}, removed() {}, say() {} };
+let hooks = { changed() {}, deleting() {}, removed() {}, say() {} };
 
 export function setActionHooks(given) {
   hooks = given;
@@ -80,12 +80,14 @@ async function remove(media) {
   dialog.showModal();
   await new Promise((resolve) => dialog.addEventListener("close", resolve, { once: true }));
   if (dialog.returnValue !== "delete") return;
+  hooks.deleting(media);
   try {
     await api("DELETE", pathOf(media));
     hooks.removed(media);
     hooks.say(`${media.filename} was deleted.`);
   } catch (error) {
     if (error.status === 404) return hooks.removed(media);
+    hooks.deleting(media, false);
     hooks.say(problemWords(error));
   }
 }

@@ -4,7 +4,7 @@
 import { api, whenSessionEnds } from "./api.js";
 import { setActionHooks } from "./actions.js";
 import { followRoute, hideUntilSignedIn, itemChanged, itemRemoved } from "./detail.js";
-import { clearItems, forget, loadItems, onItemChange, put } from "./library.js";
+import { clearItems, deleting, forget, loadItems, onItemChange, put } from "./library.js";
 import { listen, reopen, stopListening } from "./live.js";
 import { currentSession, sessionEnded, signedOut, signIn, watchSession } from "./session.js";
 import { setupUploads, uploading } from "./uploads.js";
@@ -92,7 +92,12 @@ $("#logout").addEventListener("click", async () => {
 whenSessionEnds(() => endSession());
 watchSession({ busy: uploading, ended: () => endSession(), renewed: () => reopen() });
 onItemChange(itemChanged);
-setActionHooks({ changed: put, removed: (media) => (itemRemoved(media), forget(media)), say });
+setActionHooks({
+  changed: put,
+  deleting,
+  removed: (media) => (itemRemoved(media), forget(media)),
+  say,
+});
 setupUploads((media) => put(media));
 addEventListener("hashchange", () => {
   if ($("#library").hidden) return; // signing in opens it

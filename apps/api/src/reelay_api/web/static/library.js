@@ -46,29 +46,41 @@ export function put(media) {
   render();
 }
 
+// Deleted (or being deleted) here: the deletion's own events may still arrive, even before
+// its answer, and must not fetch the item again.
+const deleted = new Set();
+
+export function deleting(media, yes = true) {
+  if (yes) deleted.add(media.id);
+  else deleted.delete(media.id);
+}
+
 export function forget(media) {
+  deleted.add(media.id);
   items.delete(media.id);
   render();
 }
 
 export function update(data) {
   const media = items.get(data.media_id);
-  if (!media) return refresh(data.media_id);
+  if (deleted.has(data.media_id)) return;
+  if (!media) return refresh(data.media_id, data.kind);
   const { media_id: _, ...fields } = data;
   put({ ...fields, id: media.id });
 }
 
-export async function refresh(id) {
-  // Events do not say the kind: a known item's is known, a new one may be either.
-  const known = items.get(id);
-  for (const path of known ? [PATHS[known.kind]] : Object.values(PATHS)) {
+export async function refresh(id, kind) {
+  if (deleted.has(id)) return;
+  // Events name the kind; a server from before they did leaves both to try.
+  const known = kind ?? items.get(id)?.kind;
+  for (const path of known ? [PATHS[known]] : Object.values(PATHS)) {
     try {
       return put(await api("GET", `${path}/${id}`));
     } catch (error) {
       if (error.status !== 404) return;
     }
   }
-  if (known) forget(known);
+  if (items.has(id)) forget(items.get(id));
 }
 
 // Only cards whose item changed are rebuilt, and cards move only when the order changes.

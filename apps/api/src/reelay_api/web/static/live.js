@@ -33,7 +33,10 @@ export function listen(onSessionGone) {
   }
   for (const name of TERMINAL) {
     // The final state carries outputs and errors: fetch the whole item once.
-    const final = (event) => whenLoaded(() => refresh(JSON.parse(event.data).media_id));
+    const final = (event) => {
+      const data = JSON.parse(event.data);
+      whenLoaded(() => refresh(data.media_id, data.kind));
+    };
     source.addEventListener(name, final);
   }
   source.addEventListener("resync", () => catchUp(source));
