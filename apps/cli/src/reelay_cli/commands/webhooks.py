@@ -194,6 +194,10 @@ def forward_events(api: ReelayClient, local: httpx.Client, url: str, secret: str
             raise api.refusal(source.response)
         print(f"reelay: listening; forwarding to {url}", file=sys.stderr)
         for sse in source.iter_sse():
+            # httpx-sse turns a heartbeat comment into an empty "message" event carrying the
+            # last id; only frames with a body are events.
+            if not sse.data:
+                continue
             typer.echo(forward(local, url, secret, sse.event, sse.id, sse.data))
 
 
