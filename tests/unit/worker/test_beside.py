@@ -45,7 +45,7 @@ async def hanging_ffmpeg(stopped: asyncio.Event) -> None:
 
 async def test_the_publisher_stops_when_ffmpeg_is_done() -> None:
     follower, done = Follower(), asyncio.Event()
-    await beside(ffmpeg(done), follower)  # type: ignore[arg-type]
+    await beside(ffmpeg(done), follower)
     assert done.is_set() and follower.stopped.is_set()
 
 
@@ -57,7 +57,7 @@ async def test_a_failed_upload_stops_ffmpeg_and_is_raised_as_itself(
     fails = ExceptionGroup("uploads", [error]) if grouped else error
     follower, stopped = Follower(fails=fails), asyncio.Event()
     with pytest.raises(type(error)) as raised:
-        await beside(hanging_ffmpeg(stopped), follower)  # type: ignore[arg-type]
+        await beside(hanging_ffmpeg(stopped), follower)
     assert raised.value is error and stopped.is_set()
 
 
@@ -65,5 +65,5 @@ async def test_a_failed_ffmpeg_stops_the_publisher_and_is_raised_as_itself() -> 
     follower, done = Follower(), asyncio.Event()
     error = FFmpegFailed(1, ["boom"])
     with pytest.raises(FFmpegFailed) as raised:
-        await beside(ffmpeg(done, fails=error), follower)  # type: ignore[arg-type]
+        await beside(ffmpeg(done, fails=error), follower)
     assert raised.value is error and follower.stopped.is_set()
