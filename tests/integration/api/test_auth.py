@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime
 
 import httpx
 import jwt
@@ -49,7 +50,10 @@ async def test_register_log_in_and_me(api: httpx.AsyncClient, stack_settings: Se
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
 
     me = await api.get("/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
-    assert me.status_code == 200 and me.json() == created.json()
+    assert me.status_code == 200 and me.json() | created.json() == me.json()
+    # The token's own times, so that a page knows when to renew it.
+    expires = datetime.fromisoformat(me.json()["expires_at"]).timestamp()
+    assert expires == claims["exp"]
 
 
 async def test_register_refuses_a_taken_email_and_short_password(

@@ -19,8 +19,10 @@ import reelay_stack
 ROOT = Path(__file__).resolve().parents[3]
 CLI = ROOT / "apps" / "cli"
 CLI_SOURCE = CLI / "src" / "reelay_cli"
-# The one module allowed to reach beyond HTTP; main.py registers it only when reelay-stack is there.
+# The modules allowed to reach beyond HTTP: `up` (main.py registers it only when reelay-stack is
+# there) and `ffmpeg`/`ffprobe` (they import the stack's FFmpeg lookup only when run).
 UP_COMMAND = CLI_SOURCE / "commands" / "up.py"
+STACK_COMMANDS = {UP_COMMAND, CLI_SOURCE / "commands" / "tools.py"}
 
 SERVER_SIDE = {
     "reelay-core",
@@ -109,7 +111,7 @@ def test_installing_the_cli_pulls_in_nothing_server_side() -> None:
 
 def test_http_commands_import_only_the_stdlib_and_declared_dependencies() -> None:
     allowed = {"reelay_cli", *(name.replace("-", "_") for name in declared_dependencies())}
-    files = [p for p in sorted(CLI_SOURCE.rglob("*.py")) if p != UP_COMMAND]
+    files = [p for p in sorted(CLI_SOURCE.rglob("*.py")) if p not in STACK_COMMANDS]
     assert CLI_SOURCE / "client" / "api.py" in files and CLI_SOURCE / "main.py" in files
     for path in files:
         outside = imported_modules(path) - allowed - set(sys.stdlib_module_names)
@@ -150,3 +152,27 @@ def test_the_http_commands_work_without_the_stack(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Logged out of http://127.0.0.1:9." in result.stderr
     assert (tmp_path / "config.json").is_file()
+
+
+def test_ffprobe_without_the_stack_says_what_to_use_instead(tmp_path: Path) -> None:
+    import reelay_core
+
+    # The CLI installed alone has neither package; the command imports the core only when run.
+    hidden = [str(Path(m.__file__).resolve().parents[1]) for m in (reelay_core, reelay_stack)]
+    script = (
+        "import sys\n"
+        f"sys.path = [p for p in sys.path if p not in {hidden!r}]\n"
+        "from reelay_cli.main import app\n"
+        "app(['ffprobe', '-version'], prog_name='reelay')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "REELAY_CONFIG_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "reelay-stack" in result.stderr and "GCONV_PATH=/nonexistent" in result.stderr
+    assert "Traceback" not in result.stderr
