@@ -75,10 +75,16 @@ async def test_several_files_at_once_and_bad_files_say_why(
     garbage = media_factory.garbage("broken.mp4")
     empty = media_factory.directory / "empty.mp4"
     empty.write_bytes(b"")
-    await choose(page, picture, garbage, empty)
+    notes = media_factory.directory / "notes.txt"
+    notes.write_text("not a video")
+    await choose(page, picture, garbage, empty, notes)
 
     refused = page.locator(".transfer", has_text=empty.name)
     await expect(refused.locator(".error")).to_have_text("This file is empty.")
+    # The API's refusal, in words rather than its developer's detail.
+    unsupported = page.locator(".transfer", has_text=notes.name).locator(".error")
+    await expect(unsupported).to_contain_text("This kind of file cannot be processed.")
+    await expect(refused.get_by_role("button", name="Retry")).to_be_visible()
     image = card(page, picture.name).locator(".thumb img")
     await expect(image).to_be_visible(timeout=60_000)
     await page.wait_for_function(
