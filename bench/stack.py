@@ -59,6 +59,7 @@ class Stack:
             api_port=free_port(),
             auth_rate_limit_per_minute=1_000_000,
             log_level="WARNING",
+            access_log=False,  # as `reelay up` runs it
             **overrides,
         )
         self.services = EmbeddedServices(

@@ -11,6 +11,7 @@ from reelay_api.auth.endpoints import auth_router
 from reelay_api.auth.security import SessionTokens, make_jwt_auth
 from reelay_api.deps import DEPENDENCIES
 from reelay_api.events.endpoints import make_media_events_handler, user_event_stream
+from reelay_api.events.response import run_detached
 from reelay_api.health import healthz, metrics, readyz
 from reelay_api.keys.endpoints import ApiKeyController
 from reelay_api.media.endpoints import ImageController, VideoController
@@ -61,5 +62,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "tokens": SessionTokens(jwt_auth)}),
         openapi_config=openapi_config(),
     )
-    app.asgi_handler = RequestIds(SecurityHeaders(app.asgi_handler))
+    app.asgi_handler = RequestIds(SecurityHeaders(run_detached(app.asgi_handler)))
     return app

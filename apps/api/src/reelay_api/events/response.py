@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncGenerator, Mapping
+from typing import Any, cast
 
-from litestar.types import Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 _open: set[EventStream] = set()
 
@@ -29,6 +31,13 @@ class EventStream:
         self._ended_by: str | None = None  # "disconnect" or "stalled": not an error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detached: list[EventStream] | None = cast("dict[str, Any]", scope).get(DETACHED)
+        if detached is not None:
+            detached.append(self)  # `run_detached` runs it once Litestar has returned
+            return
+        await self.run(receive, send)
+
+    async def run(self, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._task = task
@@ -61,6 +70,31 @@ class EventStream:
         if self._ended_by is None and self._task is not None:
             self._ended_by = why
             self._task.cancel()
+
+
+DETACHED = "reelay.detached_streams"
+
+
+def run_detached(app: ASGIApp) -> ASGIApp:
+    """Around Litestar: a stream that its handler returned runs after Litestar has returned.
+
+    Litestar's routing, middleware and auth stay as they are for the request; only their
+    frames and per-request objects (the Request, its parsed headers, the connection state) no
+    longer stay alive for as long as the stream is open (tracemalloc: ~3.5 KiB per stream).
+    """
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or not scope["path"].endswith("/events"):
+            await app(scope, receive, send)
+            return
+        detached: list[EventStream] = []
+        # Copies: what Litestar keeps in the scope and its state goes with them.
+        state = dict(scope.get("state", {}))
+        await app(cast("Scope", {**scope, "state": state, DETACHED: detached}), receive, send)
+        for stream in detached:
+            await stream.run(receive, send)
+
+    return handler
 
 
 @functools.cache
