@@ -67,6 +67,34 @@ async def test_upload_watch_live_and_play_a_video(
     assert await video.evaluate("v => v.keptAcrossUpdates === true")
 
 
+async def test_a_video_plays_while_processing_and_goes_on_when_it_completes(
+    page: Page, media_factory: MediaFactory
+) -> None:
+    clip = media_factory.video(width=1280, height=720, seconds=12, fps=25)
+    await sign_up(page, "early@example.com")
+    await choose(page, clip)
+    item = card(page, clip.name)
+    play = item.get_by_role("link", name="Play")
+    await expect(play).to_be_visible(timeout=120_000)
+    await play.click()
+    detail = page.locator("#detail")
+    video = detail.locator("video")
+    handle = await video.element_handle()
+    await page.wait_for_function("v => v.readyState >= 1", arg=handle, timeout=60_000)
+    await video.evaluate("v => { v.muted = true; v.keptAcrossUpdates = true; return v.play(); }")
+    await page.wait_for_function("v => v.currentTime > 0", arg=handle, timeout=60_000)
+    playing_early = await item.get_attribute("data-status")
+    await screenshot(page, "early", "playing")
+
+    await expect(item).to_have_attribute("data-status", "completed", timeout=180_000)
+    await expect(detail.locator(".status")).to_have_text("Ready")
+    # The same player, never rebuilt: it reaches the end of the whole video.
+    assert await video.evaluate("v => v.keptAcrossUpdates === true")
+    await page.wait_for_function("v => v.duration > 11", arg=handle, timeout=60_000)
+    if playing_early != "processing":
+        pytest.skip("processing ended before playback began: nothing was switched")
+
+
 async def test_several_files_at_once_and_bad_files_say_why(
     page: Page, media_factory: MediaFactory
 ) -> None:
