@@ -358,8 +358,10 @@ async def stored_state(settings: Settings, ids: list[str]) -> dict[str, m.Media]
 
 async def expected_keys(storage: Storage, media: Any) -> set[str]:
     """The source, every output, and every segment its playlists name."""
-    # The master playlist is served by the API, not listed among the outputs.
-    master = f"{media.output_prefix}hls/{MASTER_PLAYLIST}"
+    # The master playlist is served by the API, not listed among the outputs; it is stored
+    # under the completing attempt's prefix.
+    prefix = keys.attempt_prefix(media.output_prefix, media.attempt)
+    master = keys.hls_key(prefix, MASTER_PLAYLIST)
     wanted = {media.source_key, master, *(o["key"] for o in media.outputs)}
     pending = [k for k in wanted if k.endswith(".m3u8") and k != master]
     while pending:
