@@ -65,7 +65,7 @@ async def test_a_multipart_upload_resumes_after_a_reload(
         row = page.locator(".transfer", has_text=big.name)
         await expect(row).to_have_attribute("data-state", "done", timeout=60_000)
         await expect(row.locator(".numbers")).to_have_text(
-            "Resumed: 10 MB of 17 MB were already stored. Uploaded."
+            re.compile(r"^Resumed: 10\sMB of 17\sMB were already stored\. Uploaded\.$")
         )
         assert sorted(sent) == [3, 4]
         item = card(page, big.name)
@@ -96,7 +96,7 @@ async def test_an_upload_shows_bytes_speed_and_time_left(
         await choose(page, big)
         numbers = page.locator(".transfer .numbers")
         await expect(numbers).to_have_text(
-            re.compile(r"^5\.2 MB of 12 MB · [\d.]+ (KB|MB|GB)/s · about \d.* left$")
+            re.compile(r"^5\.2\sMB of 12\sMB · [\d.]+\s(KB|MB|GB)/s · about \d.* left$")
         )
         await screenshot(page, "progress", "numbers")
         release = True

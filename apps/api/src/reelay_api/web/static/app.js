@@ -29,7 +29,10 @@ function showLogin(reason = "") {
   $("#login").hidden = false;
   $("#login-reason").textContent = reason;
   $("#login-error").textContent = "";
-  $("#email").focus();
+  // An ended session was this person's: only the password is missing.
+  const email = reason ? $("#who-email").textContent : "";
+  if (email) $("#email").value = email;
+  (email ? $("#password") : $("#email")).focus();
 }
 
 async function showLibrary(me) {

@@ -112,6 +112,9 @@ export function statusWords(media) {
 }
 
 // -- numbers people read -------------------------------------------------------------------------
+// A number and its unit are joined by a no-break space: "66 KB" never wraps between them.
+
+const NBSP = "\u00a0";
 
 export function bytes(count) {
   if (count == null) return "";
@@ -122,21 +125,25 @@ export function bytes(count) {
     value /= 1000;
     unit += 1;
   }
-  return unit === 0 ? `${value} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  const number = unit === 0 ? String(value) : value.toFixed(value < 10 ? 1 : 0);
+  return `${number}${NBSP}${units[unit]}`;
 }
 
 export function duration(seconds) {
   if (seconds == null || !Number.isFinite(seconds)) return "";
   const whole = Math.max(0, Math.round(seconds));
-  if (whole < 60) return `${whole} s`;
+  if (whole < 60) return `${whole}${NBSP}s`;
   const minutes = Math.floor(whole / 60);
-  if (minutes < 60) return `${minutes} min ${String(whole % 60).padStart(2, "0")} s`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+  const rest = String(whole % 60).padStart(2, "0");
+  if (minutes < 60) return `${minutes}${NBSP}min ${rest}${NBSP}s`;
+  return `${Math.floor(minutes / 60)}${NBSP}h ${String(minutes % 60).padStart(2, "0")}${NBSP}min`;
 }
 
 export function bitrate(bits) {
   if (!bits) return "";
-  return bits >= 1e6 ? `${(bits / 1e6).toFixed(1)} Mbit/s` : `${Math.round(bits / 1e3)} kbit/s`;
+  return bits >= 1e6
+    ? `${(bits / 1e6).toFixed(1)}${NBSP}Mbit/s`
+    : `${Math.round(bits / 1e3)}${NBSP}kbit/s`;
 }
 
 export function when(iso) {
