@@ -216,6 +216,7 @@ async def emit(stack: Stack, media_id: str, count: int, interval: float) -> dict
 def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
     with Stack(apis=args.apis, workers=1) as stack:
         api_procs = [psutil.Process(api.pid) for api in stack.apis]
+        print(f"N={n}: API pids {' '.join(str(p.pid) for p in api_procs)}", flush=True)
 
         async def setup() -> tuple[dict[str, str], str]:
             async with httpx.AsyncClient(base_url=stack.url, timeout=60) as http:
