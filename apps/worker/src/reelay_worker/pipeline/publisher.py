@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelay_core.media import keys
@@ -23,12 +22,6 @@ from reelay_worker.pipeline.outputs import CONCURRENCY, content_type, upload_tre
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # How often the segment lists are read while FFmpeg runs: a segment waits at most this long.
 POLL_SECONDS = 0.1
-
-
-@dataclass
-class RungState:
-    published: list[Segment] = field(default_factory=list)
-    bytes: int = 0  # segments and the last playlist uploaded
 
 
 class Publisher:
@@ -51,7 +44,7 @@ class Publisher:
         self.prefix = prefix
         self.segment_seconds = segment_seconds
         self.on_playable = on_playable
-        self.rungs = {name: RungState() for name in layout.playlists}
+        self.published: dict[str, list[Segment]] = {name: [] for name in layout.playlists}
         self.playable = False
         self._poster_seen: tuple[int, int] | None = None  # (mtime_ns, size) last uploaded
         self._gate = asyncio.Semaphore(CONCURRENCY)
@@ -72,9 +65,9 @@ class Publisher:
         naming them; the poster if FFmpeg wrote a new one."""
         poster = await self._publish_poster()
         async with asyncio.TaskGroup() as group:
-            for name in self.rungs:
+            for name in self.published:
                 group.create_task(self._publish_rung(name))
-        if not self.playable and poster and all(r.published for r in self.rungs.values()):
+        if not self.playable and poster and all(self.published.values()):
             await self.on_playable()
             self.playable = True
 
@@ -82,7 +75,7 @@ class Publisher:
         """FFmpeg has exited with success: the segments left, the final playlists, the MP4
         and the poster (`on_progress` gets the fraction of their bytes done)."""
         await self.publish_new()
-        finals = {name: self._final_playlist(name) for name in self.rungs}
+        finals = {name: self._final_playlist(name) for name in self.published}
         files = {
             **{
                 path: keys.hls_key(self.prefix, self.layout.playlists[n])
@@ -92,22 +85,23 @@ class Publisher:
             self.out / self.layout.poster: keys.output_key(self.prefix, self.layout.poster),
         }
         await upload_tree(self.storage, files, on_progress)
-        for name, path in finals.items():
-            self.rungs[name].bytes += path.stat().st_size
 
     def rung_size(self, name: str) -> int:
-        return self.rungs[name].bytes
+        """Bytes of the rung's final playlist and segments (once `finish` is done)."""
+        directory = self.out / name
+        paths = [self.out / self.layout.playlists[name]]
+        paths += [directory / segment.name for segment in self.published[name]]
+        return sum(path.stat().st_size for path in paths)
 
     async def _publish_rung(self, name: str) -> None:
-        rung = self.rungs[name]
         listed = self._listed(name)
-        new = listed[len(rung.published) :]
+        new = listed[len(self.published[name]) :]
         if not new:
             return
         async with asyncio.TaskGroup() as group:
             for segment in new:
                 group.create_task(self._upload(self.out / name / segment.name, name, segment))
-        rung.published = listed
+        self.published[name] = listed
         playlist = media_playlist(listed, self.segment_seconds, ended=False)
         await self.storage.put_bytes(
             keys.hls_key(self.prefix, self.layout.playlists[name]),
@@ -122,7 +116,6 @@ class Publisher:
                 keys.hls_key(self.prefix, f"{rung}/{segment.name}"),
                 content_type=content_type(path),
             )
-        self.rungs[rung].bytes += _size(path)
 
     def _listed(self, name: str) -> list[Segment]:
         try:
@@ -133,9 +126,7 @@ class Publisher:
 
     def _final_playlist(self, name: str) -> Path:
         path = self.out / self.layout.playlists[name]
-        path.write_text(
-            media_playlist(self.rungs[name].published, self.segment_seconds, ended=True)
-        )
+        path.write_text(media_playlist(self.published[name], self.segment_seconds, ended=True))
         return path
 
     async def _publish_poster(self) -> bool:
@@ -153,7 +144,3 @@ class Publisher:
             )
             self._poster_seen = seen
         return True
-
-
-def _size(path: Path) -> int:
-    return path.stat().st_size
