@@ -197,13 +197,21 @@ def p50(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[10, 60, 300])
-    parser.add_argument("--runs", type=int, nargs="+", default=[5, 3, 1],
-                        help="runs per length, in the order of --lengths")  # fmt: skip
+    parser.add_argument(
+        "--runs",
+        type=int,
+        nargs="+",
+        default=[5, 3, 1],
+        help="runs per length, in the order of --lengths",
+    )
+    parser.add_argument("--sources", type=Path, default=None,
+                        help="a directory to keep the clips in, for reuse")  # fmt: skip
     args = parser.parse_args()
     if len(args.runs) != len(args.lengths):
         parser.error("give one --runs count per --lengths value")
 
-    work = Path(tempfile.mkdtemp(prefix="reelay-ttp-"))
+    work = args.sources or Path(tempfile.mkdtemp(prefix="reelay-ttp-"))
+    work.mkdir(parents=True, exist_ok=True)
     clips = {s: make_video(work, width=1920, height=1080, seconds=s) for s in args.lengths}
     where = machine()
     print(describe(where), flush=True)
