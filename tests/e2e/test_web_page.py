@@ -162,6 +162,11 @@ async def test_cancel_retry_and_delete_from_the_page(
         await item.get_by_role("button", name="Retry").click()
         await expect(item).to_have_attribute("data-status", "queued")
 
+        await item.get_by_role("button", name="Copy link").click()
+        await expect(item.get_by_role("button", name="Link copied")).to_be_visible()
+        link = await page.evaluate("() => navigator.clipboard.readText()")
+        assert link == f"{apps.base_url}/#/videos/{await item.get_attribute('data-id')}"
+
         await item.get_by_role("button", name="Delete").click()
         confirm = page.locator("#confirm")
         await expect(confirm).to_contain_text(clip.name)
