@@ -20,9 +20,9 @@ def test_per_rendition_baseline():
     assert len(commands) == 5
     for rung, args in zip(ladder, commands, strict=False):
         tee = args[args.index("tee") + 1]
-        assert tee.count("f=hls") == 1 and f"{OUT}/{rung.name}/index.m3u8" in tee
+        assert tee.count("f=segment") == 1 and f"{OUT}/{rung.name}/seg_%05d.ts" in tee
         assert "f=mp4" not in tee and "[poster]" not in args
     last = commands[-1]
     tee = last[last.index("tee") + 1]
-    assert "f=hls" not in tee and "f=mp4" in tee and last[-1] == f"{OUT}/poster.jpg"
+    assert "f=segment" not in tee and "f=mp4" in tee and last[-1] == f"{OUT}/poster.jpg"
     assert option(last, "-b:v:0") == "5000000"
