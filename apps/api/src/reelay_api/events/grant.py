@@ -1,8 +1,9 @@
 """How long one SSE stream may run: while the token that opened it is neither expired nor revoked.
 
-Auth checks a token once, when the stream opens; a stream can outlive that by hours, so the
-heartbeat asks again for all of a process's streams at once (`revoked`), every
-`heartbeat.INTERVAL_SECONDS`: a logout or an expiry reaches open streams that late at most.
+Auth checks a token once, when the stream opens; a stream can outlive that by hours. A timer
+ends it when its token expires (`EventHub.subscribe`), and the heartbeat asks Redis about all of
+a process's streams at once (`revoked`) every `heartbeat.INTERVAL_SECONDS`: a logout reaches
+open streams that late at most.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class StreamGrant:
     @property
     def jti(self) -> str | None:
         return self.token.jti if isinstance(self.token.jti, str) else None
+
+    def seconds_left(self) -> float:
+        return max(0.0, revocation.seconds_left(self.token))
 
     def expired(self) -> bool:
         return revocation.seconds_left(self.token) <= 0

@@ -83,6 +83,7 @@ class Subscription:
     dropped: int = 0
     sent: int = 0  # the last event seq its stream sent, for the heartbeat's safety net
     closed: bool = False
+    expiry: asyncio.TimerHandle | None = None  # closes it when its token expires
 
     def poke(self) -> None:
         """Wake the stream if it is waiting; a queue with items in it wakes it anyway."""
@@ -153,6 +154,9 @@ class EventHub:
         grant: StreamGrant | None = None,
     ) -> Subscription:
         sub = Subscription(media_id=media_id, owner_id=owner_id, grant=grant)
+        if grant is not None:
+            # A timer, not a task: the stream ends the moment its token does.
+            sub.expiry = asyncio.get_running_loop().call_later(grant.seconds_left(), sub.close)
         if media_id is not None:
             self._by_media.setdefault(media_id, set()).add(sub)
         else:
@@ -161,6 +165,8 @@ class EventHub:
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        if sub.expiry is not None:
+            sub.expiry.cancel()
         index, key = (
             (self._by_media, sub.media_id)
             if sub.media_id is not None
