@@ -53,7 +53,14 @@ async def test_job_of_a_killed_worker_completes_on_another_exactly_once(
     try:
         account = await register(api)
         media_id = (await upload_and_complete(api, account, clip_1080_long))["id"]
-        await wait_for_media(api, account, media_id, transcoding, what="mid-transcode")
+        # Mid-transcode with segments published: attempt 1's are in storage when it dies.
+        await wait_for_media(
+            api,
+            account,
+            media_id,
+            lambda m: transcoding(m) and m["playable"],
+            what="mid-transcode and playable",
+        )
         running = [(w, p) for w in apps.workers for p in ffmpeg_children(w)]
         assert len(running) == 1, running
         victim, ffmpeg = running[0]
@@ -84,6 +91,9 @@ async def test_job_of_a_killed_worker_completes_on_another_exactly_once(
     )
     events = await stored_events(db_engine, media_id)
     assert [e.event for e in events].count("completed") == 1
+    # Requeued unplayable: attempt 1's segments are never served as attempt 2's.
+    requeue = next(e for e in events if e.data["status"] == "queued" and e.data["attempts"] == 2)
+    assert requeue.data["playable"] is False
     attempt_2 = [e for e in events if e.data["attempts"] == 2 and e.data["status"] == "processing"]
     progress = [e.data["progress"] for e in attempt_2]
     assert progress == sorted(progress) and progress[0] == 0
