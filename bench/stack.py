@@ -24,12 +24,12 @@ from typing import Any
 
 import ffmpeg as ffmpeg_wheel
 import httpx
+from reelay_core.binaries import binary_env
 from reelay_core.settings import Settings
 from reelay_stack.children import ChildProcess
 from reelay_stack.embedded import EmbeddedServices, app_env
 from reelay_stack.ports import Ports, free_port
 from reelay_stack.supervisor import wait_ready
-from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -175,7 +175,7 @@ def make_video(directory: Path, *, width: int, height: int, seconds: float, fps:
                 "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
                 "-shortest", str(path),
             ],
-            check=True, capture_output=True, timeout=600, env=subprocess_env(),
+            check=True, capture_output=True, timeout=600, env=binary_env(),
         )  # fmt: skip
     return path
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
+from reelay_core.binaries import binary_env
 
 from bench.sse_client import SSEReader
 from bench.stack import (
@@ -64,7 +64,7 @@ async def first_frame(url: str, auth: dict[str, str]) -> None:
         "-headers", f"Authorization: {auth['Authorization']}\r\n",
         "-live_start_index", "0", "-i", url,
         "-map", "0:v:0", "-frames:v", "1", "-f", "null", "-",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=subprocess_env(),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=binary_env(),
     )  # fmt: skip
     _, errors = await player.communicate()
     if player.returncode != 0:

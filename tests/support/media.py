@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import ffmpeg as ffmpeg_wheel
-from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
+from reelay_core.binaries import binary_env
 
 FFMPEG = ffmpeg_wheel.FFMPEG_PATH
 FFPROBE = ffmpeg_wheel.FFPROBE_PATH
@@ -24,7 +24,7 @@ class MediaFactory:
                 check=True,
                 capture_output=True,
                 timeout=120,
-                env=subprocess_env(),
+                env=binary_env(),
             )
         return path
 
@@ -97,6 +97,6 @@ def probe(path: Path | str) -> dict:
         check=True,
         capture_output=True,
         timeout=60,
-        env=subprocess_env(),
+        env=binary_env(),
     )
     return json.loads(out.stdout)

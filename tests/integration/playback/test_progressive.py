@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from reelay_core.binaries import binary_env
 from reelay_core.media.playlists import segment_uris
 from reelay_worker.pipeline import publisher
-from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
 from reelay_worker.resources import WorkerResources
 
 from tests.integration.lifecycle.conftest import load
@@ -81,7 +81,7 @@ class Player:
             *self.args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=subprocess_env(),
+            env=binary_env(),
         )
         self.reading = asyncio.create_task(self._read())
         return self

@@ -24,12 +24,12 @@ LONG_AGO = 946_684_800  # 2000-01-01: far before any read, so a read always move
 def make_audio_only(directory: Path) -> Path:
     path = directory / "audio-only.mp4"
     if not path.exists():
-        from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
+        from reelay_core.binaries import binary_env
 
         subprocess.run(
             [str(FFMPEG), "-nostdin", "-v", "error", "-y", "-f", "lavfi",
              "-i", "sine=duration=1", "-c:a", "aac", str(path)],
-            check=True, timeout=60, env=subprocess_env(),
+            check=True, timeout=60, env=binary_env(),
         )  # fmt: skip
     return path
 
@@ -75,12 +75,12 @@ def canary(tmp_path: Path, media_factory: MediaFactory) -> Path:
     """A real MPEG-TS segment a malicious playlist points at, with its atime set far back."""
     source = media_factory.video(width=160, height=120, seconds=1, fps=5, audio=False)
     path = tmp_path / "canary.ts"
-    from reelay_worker.pipeline.ffmpeg_runner import subprocess_env
+    from reelay_core.binaries import binary_env
 
     subprocess.run(
         [str(FFMPEG), "-nostdin", "-v", "error", "-y", "-i", str(source), "-c", "copy",
          "-f", "mpegts", str(path)],
-        check=True, timeout=60, env=subprocess_env(),
+        check=True, timeout=60, env=binary_env(),
     )  # fmt: skip
     # Make sure this filesystem records reads at all, or the check below would prove nothing.
     control = tmp_path / "control"

