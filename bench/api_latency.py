@@ -94,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--clip-seconds", type=float, default=60)
+    parser.add_argument("--clip-seconds", type=float, default=40)
     parser.add_argument("--baseline", default=BEFORE_AUTOGROUP)
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
@@ -103,7 +103,7 @@ def main() -> None:
     where = machine()
     print(describe(where), flush=True)
     work = Path(tempfile.mkdtemp(prefix="reelay-api-latency-"))
-    clip = make_video(work, width=1920, height=1080, seconds=args.clip_seconds, fps=30)
+    clip = make_video(width=1920, height=1080, seconds=args.clip_seconds, fps=30)
     variants: list[tuple[str, dict[str, str]]] = [("current", {})]
     if not args.no_baseline:
         variants.append(("baseline", source_at(args.baseline, work / "baseline-source")))

@@ -123,7 +123,7 @@ def main() -> None:
     where = machine()
     print(describe(where), flush=True)
     work = Path(tempfile.mkdtemp(prefix="reelay-dispatch-"))
-    clip = make_video(work, width=320, height=240, seconds=1, fps=15)
+    clip = make_video(width=320, height=240, seconds=1, fps=15)
     variants = [("current", {})]
     if not args.no_baseline:
         variants.append(("baseline", source_at(args.baseline, work / "baseline-source")))

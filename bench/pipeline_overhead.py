@@ -183,7 +183,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="reelay-pipeline-"))
     wrapper, log = write_wrapper(work)
     lengths = [float(s) for s in args.seconds.split(",")]
-    clips = {s: make_video(work, width=1920, height=1080, seconds=s, fps=30) for s in lengths}
+    clips = {s: make_video(width=1920, height=1080, seconds=s, fps=30) for s in lengths}
+    warm_up = make_video(width=1920, height=1080, seconds=2, fps=30)
     results: list[dict[str, Any]] = []
     try:
         with Stack(
@@ -194,7 +195,7 @@ def main() -> None:
             ffprobe=str(ffmpeg_wheel.FFPROBE_PATH),
         ) as stack:
             auth = asyncio.run(_account(stack.url))
-            one_round(stack, auth, clips[lengths[0]], log, work)  # warm-up
+            one_round(stack, auth, warm_up, log, work)  # imports, connections, first FFmpeg
             for seconds in lengths:
                 rounds = [one_round(stack, auth, clips[seconds], log, work)
                           for _ in range(args.repeats)]  # fmt: skip

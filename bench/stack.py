@@ -162,10 +162,16 @@ async def upload(api: httpx.AsyncClient, auth: dict[str, str], path: Path) -> st
     return str(media["id"])
 
 
-def make_video(directory: Path, *, width: int, height: int, seconds: float, fps: int = 30) -> Path:
-    """A lavfi test clip (testsrc2 + a tone), H.264/AAC MP4, made once per directory."""
-    path = directory / f"clip_{width}x{height}_{seconds:g}s_{fps}fps.mp4"
+# Clips are made once per machine and reused by every run (1080p ones take a while to make).
+CLIPS = Path(tempfile.gettempdir()) / "reelay-bench-clips"
+
+
+def make_video(*, width: int, height: int, seconds: float, fps: int = 30) -> Path:
+    """A lavfi test clip (testsrc2 + a tone), H.264/AAC MP4, kept in CLIPS."""
+    CLIPS.mkdir(exist_ok=True)
+    path = CLIPS / f"clip_{width}x{height}_{seconds:g}s_{fps}fps.mp4"
     if not path.exists():
+        partial = path.with_suffix(".partial.mp4")
         subprocess.run(
             [
                 FFMPEG, "-v", "error", "-y",
@@ -173,10 +179,11 @@ def make_video(directory: Path, *, width: int, height: int, seconds: float, fps:
                 "-i", f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}",
                 "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
                 "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                "-shortest", str(path),
+                "-shortest", str(partial),
             ],
             check=True, capture_output=True, timeout=600, env=binary_env(),
         )  # fmt: skip
+        partial.rename(path)
     return path
 
 
