@@ -166,10 +166,13 @@ async def upload(api: httpx.AsyncClient, auth: dict[str, str], path: Path) -> st
 CLIPS = Path(tempfile.gettempdir()) / "reelay-bench-clips"
 
 
-def make_video(*, width: int, height: int, seconds: float, fps: int = 30) -> Path:
-    """A lavfi test clip (testsrc2 + a tone), H.264/AAC MP4, kept in CLIPS."""
-    CLIPS.mkdir(exist_ok=True)
-    path = CLIPS / f"clip_{width}x{height}_{seconds:g}s_{fps}fps.mp4"
+def make_video(
+    directory: Path | None = None, *, width: int, height: int, seconds: float, fps: int = 30
+) -> Path:
+    """A lavfi test clip (testsrc2 + a tone), H.264/AAC MP4, kept in `directory` (CLIPS)."""
+    directory = directory or CLIPS
+    directory.mkdir(exist_ok=True)
+    path = directory / f"clip_{width}x{height}_{seconds:g}s_{fps}fps.mp4"
     if not path.exists():
         partial = path.with_suffix(".partial.mp4")
         subprocess.run(
