@@ -11,7 +11,6 @@ import base64
 import hashlib
 import io
 import re
-import shutil
 import tarfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,10 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 from reelay_core.settings import Settings
 
 from tests.support.api_server import serve_app
+from tests.support.chromium import chromium
 from tests.support.processes import AppProcesses
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,18 +32,6 @@ SHOTS = ARTIFACTS / "web"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 PASSWORD = "correct horse battery"
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# What a sandboxed machine without a display needs, and no calls home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 AXE_VERSION = "4.10.3"
 AXE_TARBALL = f"https://registry.npmjs.org/axe-core/-/axe-core-{AXE_VERSION}.tgz"
@@ -55,12 +43,8 @@ AXE_INTEGRITY = (
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if CHROMIUM is None:
-        pytest.skip("no Chromium on PATH (`apt-get install chromium`; .ci/run installs it)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 OpenPage = Callable[..., Awaitable[Page]]

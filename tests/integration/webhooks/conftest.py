@@ -12,19 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from reelay_core.webhooks.event_types import EVENT_TYPES
 
 from tests.support.client import Account, register
 from tests.support.media import MediaFactory
 from tests.support.webhook_receiver import Receiver
 
-ALL_EVENTS = [
-    "media.queued",
-    "media.playable",
-    "media.completed",
-    "media.failed",
-    "media.canceled",
-    "media.deleted",
-]
+ALL_EVENTS = list(EVENT_TYPES)
 
 
 @pytest.fixture(scope="session")
