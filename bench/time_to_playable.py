@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Any
 
 import httpx
 from reelay_core.binaries import binary_env
+from reelay_core.media.playlists import segment_uris
 
 from bench.sse_client import SSEReader
 from bench.stack import (
@@ -46,7 +46,6 @@ from bench.stats import percentile, table
 
 GOAL_S = 2.0
 TERMINAL = {"completed", "failed", "canceled"}
-SEGMENT = re.compile(r"^[^#].*", re.MULTILINE)
 
 
 @dataclass
@@ -79,9 +78,9 @@ async def watch_segments(
     while not ended:
         master = await api.get(f"/videos/{media_id}/hls/master.m3u8", headers=auth)
         if master.status_code == 200:
-            top = SEGMENT.findall(master.text)[0]
+            top = segment_uris(master.text)[0]
             variant = await api.get(f"/videos/{media_id}/hls/{top}", headers=auth)
-            count = len(SEGMENT.findall(variant.text))
+            count = len(segment_uris(variant.text))
             ended = "#EXT-X-ENDLIST" in variant.text
             if count != seen or ended:
                 kind = "final (VOD)" if ended else "growing (EVENT)"

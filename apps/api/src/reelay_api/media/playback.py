@@ -10,6 +10,7 @@ from reelay_core.db.models import MediaKind, MediaStatus
 from reelay_core.media import keys
 from reelay_core.media.command import MASTER_PLAYLIST, POSTER_FILE
 from reelay_core.media.outputs import Rendition, RenditionKind, renditions
+from reelay_core.media.playlists import segment_uris
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage, error_code
 
@@ -118,7 +119,7 @@ async def _variant_key(storage: Storage, media: m.Media, name: str) -> str:
     # Still processing: the variants are those the stored master playlist advertises.
     prefix = playable_prefix(media)
     master = await _stored_playlist(storage, media, keys.hls_key(prefix, MASTER_PLAYLIST))
-    advertised = [line.removesuffix("/index.m3u8") for line in master.splitlines() if _is_uri(line)]
+    advertised = [uri.removesuffix("/index.m3u8") for uri in segment_uris(master)]
     if name not in advertised:
         raise Problem(404, f"No HLS variant {name!r}.", code="no_such_rendition")
     return keys.hls_key(prefix, f"{name}/index.m3u8")

@@ -60,5 +60,5 @@ def media_playlist(segments: Sequence[Segment], segment_seconds: int, *, ended: 
 
 
 def segment_uris(playlist: str) -> list[str]:
-    """The URI lines of a playlist (segments of a media playlist, variants of a master)."""
+    """The URI lines of a playlist: segments of a media playlist, variants of a master."""
     return [line for line in playlist.splitlines() if line and not line.startswith("#")]
