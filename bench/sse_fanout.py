@@ -6,9 +6,9 @@
 
 Per N: the stack starts (embedded servers, --apis APIs, one worker), one account creates one
 video, and --procs client processes (their open-files limit raised) connect N streams. Then:
-  idle    --idle s with every stream open and nothing happening: API CPU (% of one core), RSS
-          per connection, and a probe of --probe sequential `GET /videos/{id}`, once before the
-          streams open and once while they are open (p50/p99).
+  idle    --idle s with every stream open and nothing happening: API CPU (% of one core) and
+          RSS per connection; then --probe s of `GET /videos/{id}` every 50 ms, also before the
+          streams open (p50/p99; 20 s include a heartbeat).
   events  --events events recorded as the worker records them (Postgres, then Redis publish)
           every --interval s, the last one terminal, which ends every stream. Each client
           notes when each event id arrives (wall clock, one machine).
@@ -164,15 +164,19 @@ async def subscriptions(urls: list[str]) -> float:
     return total
 
 
-async def probe(url: str, path: str, auth: dict[str, str], count: int) -> list[float]:
-    """Sequential GETs, each timed: what one other client of the API sees meanwhile."""
+async def probe(url: str, path: str, auth: dict[str, str], seconds: float) -> list[float]:
+    """A GET every 50 ms for `seconds` (past a heartbeat, at 20 s), each timed: what another
+    client of the API sees meanwhile."""
     timings = []
+    loop = asyncio.get_running_loop()
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        for _ in range(count):
+        end = loop.time() + seconds
+        while loop.time() < end:
             started = time.perf_counter()
             answer = await http.get(path, headers=auth)
             timings.append(time.perf_counter() - started)
             answer.raise_for_status()
+            await asyncio.sleep(0.05)
     return timings
 
 
@@ -308,7 +312,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--idle", type=float, default=30.0)
-    parser.add_argument("--probe", type=int, default=200)
+    parser.add_argument("--probe", type=float, default=20.0, help="seconds of GET probes")
     parser.add_argument("--name", default="sse_fanout", help="results file name")
     args = parser.parse_args()
     # The API processes inherit it: thousands of sockets each.
