@@ -94,15 +94,20 @@ def test_tee_feeds_hls_per_rung_and_the_top_rung_to_mp4():
     )
 
 
-def test_a_short_first_segment_then_the_configured_length():
+def test_short_segments_first_then_the_configured_length():
     args = transcode(segment_seconds=6, init_seconds=2, limit_seconds=21)
-    # Keyframes at 0, 2, 8, 14 ...: where every rung is cut.
-    assert option(args, "-force_key_frames") == "expr:gte(t,if(n_forced,2+(n_forced-1)*6,0))"
+    # Keyframes at 0 and at every cut, where every rung is cut.
+    assert option(args, "-force_key_frames") == (
+        "expr:gte(t,if(eq(n_forced,0),0,if(eq(n_forced,1),2,if(eq(n_forced,2),4,8+(n_forced-3)*6))))"
+    )
     slaves = args[args.index("tee") + 1].split("|")
-    assert all(":segment_times=2,8,14,20:" in slave for slave in slaves[:4]), slaves
-    assert segment_cuts(21, 6, 2.5) == [2.5, 8.5, 14.5, 20.5]
+    assert all(":segment_times=2,4,8,14,20:" in slave for slave in slaves[:4]), slaves
+    # Two short ones, then each twice as long as the one before, up to the configured length.
+    assert segment_cuts(30, 6, 1) == [1, 2, 4, 8, 14, 20, 26]
+    assert segment_cuts(21, 6, 2.5) == [2.5, 5, 10, 16]
     assert segment_cuts(21, 6, 0) is None and segment_cuts(None, 6, 2) is None
     assert segment_cuts(21, 6, 6) is None  # not shorter: every segment alike
+    assert segment_cuts(0.8, 6, 1) == []  # shorter than the first segment: one segment
 
 
 def test_poster_output():

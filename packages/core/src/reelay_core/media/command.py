@@ -166,18 +166,23 @@ def build_transcode_args(
 def segment_cuts(
     limit_seconds: float | None, segment_seconds: int, init_seconds: float
 ) -> list[float] | None:
-    """Where segments end: after `init_seconds`, then every `segment_seconds` up to the limit.
+    """Where segments end, up to the limit: two of `init_seconds`, then each twice as long as
+    the one before until they are `segment_seconds` long (1, 1, 2, 4, 6, 6 ... s by default).
 
-    None (every `segment_seconds` from the start) when the length is unknown or there is no
-    shorter first segment. FFmpeg's hls muxer cannot do this itself: its `hls_init_time`
-    applies to the whole playlist when the playlist keeps every segment (ours do).
+    The first is short so the video is playable soon; the next ones grow gradually so that a
+    player started then finds each segment stored before it needs it, as long as encoding is
+    somewhat faster than real time. None (every `segment_seconds` from the start) when the
+    length is unknown or there is no shorter first segment. FFmpeg's hls muxer cannot do this
+    itself: its `hls_init_time` applies to the whole playlist when the playlist keeps every
+    segment (ours do).
     """
     if limit_seconds is None or not 0 < init_seconds < segment_seconds:
         return None
-    cuts, at = [], float(init_seconds)
-    while at < limit_seconds:
-        cuts.append(at)
-        at += segment_seconds
+    cuts, at, length = [], 0.0, float(init_seconds)
+    while (at := at + length) < limit_seconds:
+        cuts.append(round(at, 3))
+        if len(cuts) > 1:
+            length = min(length * 2, segment_seconds)
     return cuts
 
 
@@ -265,12 +270,20 @@ def encoder_args(
 
 
 def key_frames(segment_seconds: int, cuts: Sequence[float] | None) -> str:
-    """A keyframe at 0 and at every cut: the first after `cuts[0]`, then every segment."""
+    """A keyframe at 0 and at every cut (the first frame at or after each), as an expression:
+    FFmpeg's list form left some rungs without a keyframe at a cut."""
     if not cuts:
         return f"expr:gte(t,n_forced*{segment_seconds})"
-    # n_forced counts the keyframes forced so far: the one at 0 is the first.
-    first = _num(cuts[0])
-    return f"expr:gte(t,if(n_forced,{first}+(n_forced-1)*{segment_seconds},0))"
+    times = [0.0, *cuts]
+    # Past the short first segments, cuts come every segment: those need no listing.
+    regular = len(times) - 1
+    while regular > 1 and times[regular] - times[regular - 1] == segment_seconds:
+        regular -= 1
+    # n_forced counts the keyframes forced so far, so the next is due at times[n_forced].
+    due = f"{_num(times[regular])}+(n_forced-{regular})*{segment_seconds}"
+    for n in reversed(range(regular)):
+        due = f"if(eq(n_forced,{n}),{_num(times[n])},{due})"
+    return f"expr:gte(t,{due})"
 
 
 def tee_args(slaves: list[str]) -> list[str]:
