@@ -164,6 +164,18 @@ async def subscriptions(urls: list[str]) -> float:
     return total
 
 
+async def gc_collections(urls: list[str]) -> dict[str, float]:
+    """Python's garbage collections so far, by generation, over the API processes."""
+    counts: dict[str, float] = defaultdict(float)
+    async with httpx.AsyncClient(timeout=30) as http:
+        for url in urls:
+            for line in (await http.get(f"{url}/metrics")).text.splitlines():
+                if line.startswith("python_gc_collections_total{"):
+                    generation = line.split('generation="')[1].split('"')[0]
+                    counts[generation] += float(line.split()[-1])
+    return dict(counts)
+
+
 async def probe(url: str, path: str, auth: dict[str, str], seconds: float) -> list[float]:
     """A GET every 50 ms for `seconds` (past a heartbeat, at 20 s), each timed: what another
     client of the API sees meanwhile."""
@@ -258,7 +270,9 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
             idle_cpu = (cpu_seconds(api_procs) - cpu0) / (time.monotonic() - t0)
             during = asyncio.run(probe(stack.url, item, auth, args.probe))
             cpu1, t1 = cpu_seconds(api_procs), time.monotonic()
+            gc_before = asyncio.run(gc_collections(stack.api_urls))
             published = asyncio.run(emit(stack, media_id, args.events, args.interval))
+            gc_after = asyncio.run(gc_collections(stack.api_urls))
             seen = clients.results()
             fanout_cpu = (cpu_seconds(api_procs) - cpu1) / (time.monotonic() - t1)
         finally:
@@ -296,6 +310,7 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
         "rss_per_connection_kib": (rss_open - rss_before) / n / 1024,
         "idle_cpu_core_percent": 100 * idle_cpu,
         "fanout_cpu_core_percent": 100 * fanout_cpu,
+        "gc_collections_during_events": {g: gc_after[g] - gc_before.get(g, 0) for g in gc_after},
         "probe_before": summary(before),
         "probe_while_open": summary(during),
     }

@@ -51,6 +51,9 @@ class EventStream:
                 await send({"type": "http.response.body", "body": frame, "more_body": True})
                 self.sending_since = None
             self._task = None  # ending on its own: a disconnect from now on cancels nothing
+            # A terminal event ends every stream of its item at once: each one yields here, so
+            # that all of them send the event before any does the work of closing.
+            await asyncio.sleep(0)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if self._ended_by is None:
