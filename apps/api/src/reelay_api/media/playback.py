@@ -33,9 +33,10 @@ async def download_url(storage: Storage, settings: Settings, media: m.Media, ren
             media.source_key, expires=ttl, download_name=media.filename
         )
     if media.status != MediaStatus.COMPLETED:
-        if rendition == "poster" and media.playable:  # published before the first segments
+        key = keys.output_key(playable_prefix(media), POSTER_FILE)
+        # Published as soon as FFmpeg writes it, while the rest is processed.
+        if rendition == "poster" and media.playable and await storage.head(key) is not None:
             stem = posixpath.splitext(media.filename)[0] or "video"
-            key = keys.output_key(playable_prefix(media), POSTER_FILE)
             return await storage.presign_get(key, expires=ttl, download_name=f"{stem}.jpg")
         raise Problem(
             409,

@@ -25,8 +25,8 @@ POLL_SECONDS = 0.1
 
 
 class Publisher:
-    """One attempt's outputs on their way to storage; `on_playable` runs once, after the first
-    segment of every rung (and the master playlist and a poster) is stored."""
+    """One attempt's outputs on their way to storage; `on_playable` runs once, after the master
+    playlist and the first segment of every rung are stored."""
 
     def __init__(
         self,
@@ -62,12 +62,13 @@ class Publisher:
 
     async def publish_new(self) -> None:
         """Upload the segments FFmpeg has finished since the last call, then the playlists
-        naming them; the poster if FFmpeg wrote a new one."""
-        poster = await self._publish_poster()
+        naming them; the poster if FFmpeg wrote a new one. (Playable does not wait for the
+        poster: FFmpeg writes its first frame only once it has the second, seconds in.)"""
+        await self._publish_poster()
         async with asyncio.TaskGroup() as group:
             for name in self.published:
                 group.create_task(self._publish_rung(name))
-        if not self.playable and poster and all(self.published.values()):
+        if not self.playable and all(self.published.values()):
             await self.on_playable()
             self.playable = True
 
@@ -129,18 +130,17 @@ class Publisher:
         path.write_text(media_playlist(self.published[name], self.segment_seconds, ended=True))
         return path
 
-    async def _publish_poster(self) -> bool:
-        """Upload the poster if FFmpeg has written one since the last upload; True once one is
-        stored. FFmpeg writes it by renaming a finished file, so it is never read half-written."""
+    async def _publish_poster(self) -> None:
+        """Upload the poster if FFmpeg has written one since the last upload. FFmpeg writes it
+        by renaming a finished file, so it is never read half-written."""
         path = self.out / self.layout.poster
         try:
             stat = path.stat()
         except FileNotFoundError:
-            return self._poster_seen is not None
+            return
         seen = (stat.st_mtime_ns, stat.st_size)
         if seen != self._poster_seen:
             await self.storage.upload_file(
                 path, keys.output_key(self.prefix, self.layout.poster), content_type="image/jpeg"
             )
             self._poster_seen = seen
-        return True
