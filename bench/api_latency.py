@@ -7,9 +7,10 @@ wrk (installed with apt-get if missing, see bench/wrk.py) sends authenticated
 real stack (embedded servers, one API, one worker running 2 jobs at once):
   idle   nothing else running
   busy   while two 1080p transcodes run (both in their encoding stage throughout)
-Variants: `current` (FFmpeg's session autogroup lowered to nice 10, SCHED_BATCH) and `baseline`
-(the worker from the source before that, --baseline: FFmpeg niced in a session of its own,
-which autogroup scheduling ignores); the API is the working tree's in both.
+Variants: `current` (FFmpeg at nice 10 in a session whose autogroup is lowered to nice 10,
+SCHED_BATCH) and `baseline` (as before that: the worker's FFmpeg is a wrapper that puts its
+autogroup back to nice 0 and its policy to SCHED_OTHER, so it is niced only within a session of
+its own, which autogroup scheduling ignores). Same code otherwise.
 Results: bench/results/api_latency.json.
 """
 
@@ -21,14 +22,26 @@ import tempfile
 import time
 from pathlib import Path
 
+import ffmpeg as ffmpeg_wheel
 import httpx
 
 from bench import wrk
-from bench.restart import source_at
-from bench.stack import Stack, account, describe, machine, make_video, upload, write_result
+from bench.stack import (
+    FFMPEG,
+    Stack,
+    account,
+    describe,
+    machine,
+    make_video,
+    upload,
+    write_result,
+)
 from bench.stats import ms, table
 
-BEFORE_AUTOGROUP = "829c52e^"
+BASELINE_FFMPEG = """#!/bin/sh
+echo 0 > /proc/self/autogroup
+exec chrt --other 0 "{ffmpeg}" "$@"
+"""
 TERMINAL = {"completed", "failed", "canceled"}
 
 
@@ -75,10 +88,15 @@ def load(stack: Stack, auth: dict[str, str], media_id: str, args: argparse.Names
     return reports
 
 
-def run_variant(
-    name: str, worker_env: dict[str, str], clip: Path, args: argparse.Namespace
-) -> dict:
-    with Stack(apis=1, workers=1, worker_env=worker_env, worker_concurrency=2) as stack:
+def baseline_ffmpeg(directory: Path) -> dict[str, str]:
+    wrapper = directory / "ffmpeg"
+    wrapper.write_text(BASELINE_FFMPEG.format(ffmpeg=FFMPEG))
+    wrapper.chmod(0o755)
+    return {"ffmpeg": str(wrapper), "ffprobe": str(ffmpeg_wheel.FFPROBE_PATH)}
+
+
+def run_variant(name: str, ffmpeg: dict[str, str], clip: Path, args: argparse.Namespace) -> dict:
+    with Stack(apis=1, workers=1, worker_concurrency=2, **ffmpeg) as stack:
         auth, media_id = asyncio.run(prepare(stack.url))
         load(stack, auth, media_id, argparse.Namespace(**{**vars(args), "seconds": 3}))  # warm
         idle = load(stack, auth, media_id, args)
@@ -95,7 +113,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--clip-seconds", type=float, default=40)
-    parser.add_argument("--baseline", default=BEFORE_AUTOGROUP)
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     wrk.ensure_wrk()
@@ -106,7 +123,7 @@ def main() -> None:
     clip = make_video(width=1920, height=1080, seconds=args.clip_seconds, fps=30)
     variants: list[tuple[str, dict[str, str]]] = [("current", {})]
     if not args.no_baseline:
-        variants.append(("baseline", source_at(args.baseline, work / "baseline-source")))
+        variants.append(("baseline", baseline_ffmpeg(work)))
     results = [run_variant(name, env, clip, args) for name, env in variants]
 
     rows = []

@@ -60,6 +60,7 @@ class Stack:
             auth_rate_limit_per_minute=1_000_000,
             log_level="WARNING",
             access_log=False,  # as `reelay up` runs it
+            multipart_threshold_bytes=2**31,  # one presigned POST for the big 1080p clips
             **overrides,
         )
         self.services = EmbeddedServices(
