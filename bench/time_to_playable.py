@@ -73,9 +73,18 @@ async def first_frame(url: str, auth: dict[str, str]) -> None:
 async def watch_segments(
     api: httpx.AsyncClient, auth: dict[str, str], media_id: str, run: Run, started: float
 ) -> None:
-    """Until cancelled: when the top rung's playlist names more segments, and when it ends."""
+    """Until the top rung's playlist ends: when it names more segments, and when the poster
+    and the MP4 can first be downloaded."""
     seen, ended = 0, False
-    while not ended:
+    waiting = {"poster", "mp4"}
+    while not ended or waiting:
+        for rendition in sorted(waiting):
+            answer = await api.get(
+                f"/videos/{media_id}/download", params={"rendition": rendition}, headers=auth
+            )
+            if answer.status_code == 307:
+                waiting.discard(rendition)
+                run.timeline.append((time.monotonic() - started, f"{rendition} downloadable"))
         master = await api.get(f"/videos/{media_id}/hls/master.m3u8", headers=auth)
         if master.status_code == 200:
             top = segment_uris(master.text)[0]
