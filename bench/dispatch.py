@@ -7,8 +7,9 @@ For each variant a stack (embedded servers, one API, one worker) on private port
 `processing` event, and the job runs to its end before the next one starts (an idle worker,
 as the goal is stated). Then the stack idles for --idle seconds while Redis counts the commands
 it is sent (INFO commandstats): what an idle worker costs Redis.
-Variants: `current` (the working tree) and `baseline` (the source at --baseline, default the
-commit before the wake-up on enqueue, on PYTHONPATH: arq polling every 0.5 s).
+Variants: `current` (the working tree) and `baseline` (the worker from the source at
+--baseline, default the commit before the wake-up on enqueue, on its PYTHONPATH: arq polling
+every 0.5 s; the API is the working tree's in both).
 Results: bench/results/dispatch.json; docs/benchmarks.md.
 """
 
@@ -104,7 +105,7 @@ async def measure(stack: Stack, clip: Path, jobs: int, idle: float) -> dict[str,
 
 
 def run_variant(name: str, env: dict[str, str], clip: Path, args: argparse.Namespace) -> dict:
-    with Stack(apis=1, workers=1, extra_env=env) as stack:
+    with Stack(apis=1, workers=1, worker_env=env) as stack:
         result = asyncio.run(measure(stack, clip, args.jobs, args.idle))
     result["variant"] = name
     result["summary"] = summary(result["latencies_s"])

@@ -77,6 +77,9 @@ async def idle_worker(
         main.cancel()
         with suppress(asyncio.CancelledError):
             await main
+        # Let released jobs finish: close() stops the worker as a signal does, which cancels
+        # whatever still runs (arq's own wrap-up of a job included).
+        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
         await worker.close()
         await client.delete(queue)
         await client.aclose()
