@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # Under the 15 s the API promises between heartbeats, with room for the beat itself.
 INTERVAL_SECONDS = 14.0
+# A client that has taken nothing for this long is dropped at the next beat (docs/api.md: 30 s).
+STALLED_SECONDS = 30.0
 POKE_SLICE = 200
 POKE_PAUSE_SECONDS = 0.02  # 5,000 streams: heartbeats spread over half a second
 
@@ -71,7 +73,7 @@ class Heartbeat:
                 log.exception("SSE heartbeat failed")
 
     async def beat(self) -> None:
-        response.drop_stalled(self.interval * 2)
+        response.drop_stalled(STALLED_SECONDS)
         await self._end_lapsed_grants()
         await self._catch_up_missed()
         # In slices: thousands of streams woken at once would hold up every other request for
