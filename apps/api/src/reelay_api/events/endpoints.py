@@ -1,7 +1,7 @@
 """SSE endpoints: GET /videos/{id}/events (and /images/...) and GET /events.
 
-The handlers return an `EventStream`, an ASGI app, which Litestar sends as it is; routing, auth
-and OpenAPI stay Litestar's.
+The handlers return an `EventStream`, an ASGI app, which runs once Litestar has returned
+(`response.run_detached`); routing, auth and OpenAPI stay Litestar's.
 """
 
 from __future__ import annotations
