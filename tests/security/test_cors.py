@@ -58,6 +58,11 @@ async def test_a_listed_origin_reads_with_a_token_and_no_credentials(
         read = await api.get(base, params={"token": token}, headers={"Origin": APP})
         denied = await api.get(base, params={"token": "nonsense"}, headers={"Origin": APP})
         foreign = await api.get(base, params={"token": token}, headers={"Origin": EVIL})
+        # The stream itself, the one answer an EventSource on another origin reads.
+        async with api.stream(
+            "GET", f"{base}/events", params={"token": token}, headers={"Origin": APP}
+        ) as stream:
+            streamed = stream.status_code, stream.headers
 
     assert allowed.status_code in (200, 204), allowed.text
     assert allowed.headers["access-control-allow-origin"] == APP
@@ -74,6 +79,7 @@ async def test_a_listed_origin_reads_with_a_token_and_no_credentials(
     assert_problem(denied, 401)
     assert denied.headers["access-control-allow-origin"] == APP
     assert "access-control-allow-origin" not in foreign.headers
+    assert streamed[0] == 200 and streamed[1]["access-control-allow-origin"] == APP, streamed
 
 
 async def test_a_listed_origin_passes_the_origin_check(stack_settings: Settings) -> None:

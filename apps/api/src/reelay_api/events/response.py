@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any, cast
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _open: set[EventStream] = set()
 
@@ -29,13 +29,21 @@ class EventStream:
         self.sending_since: float | None = None
         self._task: asyncio.Task[object] | None = None
         self._ended_by: str | None = None  # "disconnect" or "stalled": not an error
+        self.started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         detached: list[EventStream] | None = cast("dict[str, Any]", scope).get(DETACHED)
         if detached is not None:
-            detached.append(self)  # `run_detached` runs it once Litestar has returned
+            # The start goes through Litestar's middleware (CORS adds its headers to it there);
+            # the body is sent by `run_detached` once Litestar has returned.
+            await send(self._start())
+            self.started = True
+            detached.append(self)
             return
         await self.run(receive, send)
+
+    def _start(self) -> Message:
+        return {"type": "http.response.start", "status": 200, "headers": self.headers}
 
     async def run(self, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
@@ -45,7 +53,8 @@ class EventStream:
         _open.add(self)
         loop = asyncio.get_running_loop()
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+            if not self.started:
+                await send(self._start())
             async for frame in self.frames:
                 self.sending_since = loop.time()
                 await send({"type": "http.response.body", "body": frame, "more_body": True})
