@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Request, Route, expect
+from playwright.async_api import Request, Response, Route, expect
 from reelay_core.settings import Settings
 
 from tests.support.factories import MIB
@@ -44,9 +44,9 @@ async def test_a_multipart_upload_resumes_after_a_reload(
             else:
                 await route.continue_()
 
-        def arrived(response: object) -> None:
-            number = part_number(response.request)  # type: ignore[attr-defined]
-            if number is not None and response.status == 200:  # type: ignore[attr-defined]
+        def arrived(response: Response) -> None:
+            number = part_number(response.request)
+            if number is not None and response.status == 200:
                 stored.add(number)
 
         await page.route(re.compile(r".*partNumber=.*"), only_two_parts)
