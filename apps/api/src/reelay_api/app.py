@@ -62,5 +62,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "tokens": SessionTokens(jwt_auth)}),
         openapi_config=openapi_config(),
     )
-    app.asgi_handler = RequestIds(SecurityHeaders(run_detached(app.asgi_handler)))
+    app.asgi_handler = run_detached(RequestIds(SecurityHeaders(app.asgi_handler)))
     return app

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from reelay_core.logging import bound_request_id
 
 _open: set[EventStream] = set()
 
@@ -88,11 +89,13 @@ DETACHED = "reelay.detached_streams"
 
 
 def run_detached(app: ASGIApp) -> ASGIApp:
-    """Around Litestar: a stream that its handler returned runs after Litestar has returned.
+    """Around the whole app: a stream that its handler returned runs after the app has returned.
 
-    Litestar's routing, middleware and auth stay as they are for the request; only their
-    frames and per-request objects (the Request, its parsed headers, the connection state) no
-    longer stay alive for as long as the stream is open (tracemalloc: ~3.5 KiB per stream).
+    Routing, middleware and auth stay as they are for the request, and the stream's start
+    message goes through all of them; only their frames and per-request objects (the Request,
+    its parsed headers, the connection state) no longer stay alive for as long as the stream is
+    open (tracemalloc: ~3.5 KiB per stream), and the stream's frames go straight to the server
+    rather than through each middleware's `send` (~10 % of a fan-out's CPU).
     """
 
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,7 +107,13 @@ def run_detached(app: ASGIApp) -> ASGIApp:
         state = dict(scope.get("state", {}))
         await app(cast("Scope", {**scope, "state": state, DETACHED: detached}), receive, send)
         for stream in detached:
-            await stream.run(receive, send)
+            # The request id its start message got, for the stream's own log lines.
+            request_id = next(
+                (v.decode("latin-1") for k, v in stream.headers if k.lower() == b"x-request-id"),
+                None,
+            )
+            with bound_request_id(request_id):
+                await stream.run(receive, send)
 
     return handler
 
