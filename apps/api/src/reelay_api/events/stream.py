@@ -9,6 +9,7 @@ that later events supersede. Streams yield SSE bytes; live events come encoded o
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 
@@ -110,6 +111,9 @@ async def media_events(
                         yield frame_of(item)
                         sub.sent = item.seq
                         if item.event in TERMINAL_EVENTS:
+                            # Every stream of the item sends it before any stream ends (which
+                            # takes longer than a send): the last client is not kept waiting.
+                            await asyncio.sleep(0)
                             return
                     continue
                 # Fell behind, a publish was lost or overtaken, or Redis was reconnected.
