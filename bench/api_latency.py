@@ -7,7 +7,7 @@ wrk (installed with apt-get if missing, see bench/wrk.py) sends authenticated
 real stack (embedded servers, one API, one worker running 2 jobs at once):
   idle   nothing else running
   busy   while two 1080p transcodes run (both in their encoding stage throughout)
-Variants: `current` (FFmpeg at nice 10 in a session whose autogroup is lowered to nice 10,
+Variants: `current` (FFmpeg at nice 10 in a session whose autogroup is lowered to nice 19,
 SCHED_BATCH) and `baseline` (as before that: the worker's FFmpeg is a wrapper that puts its
 autogroup back to nice 0 and its policy to SCHED_OTHER, so it is niced only within a session of
 its own, which autogroup scheduling ignores). Same code otherwise.

@@ -11,7 +11,7 @@ work): so the raw run repeats exactly what the worker ran, and the stack's time 
   FFmpeg          the transcode itself, in the stack
   after FFmpeg    FFmpeg ends -> `completed` event (outputs stored, item finished)
 Raw: the recorded command on a local copy of the source, outputs in a temp dir, nothing else,
-at the priority the worker gives FFmpeg (nice 10 in an autogroup at nice 10, SCHED_BATCH).
+at the priority the worker gives FFmpeg (nice 10 in an autogroup at nice 19, SCHED_BATCH).
 Sources: 1080p30 lavfi clips of --seconds. Results: bench/results/pipeline_overhead.json.
 """
 
@@ -119,7 +119,7 @@ def worker_priority() -> None:
     else, raw and stack runs then compete alike."""
     os.nice(10)
     with open("/proc/self/autogroup", "w") as autogroup:
-        autogroup.write("10")
+        autogroup.write("19")
     os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 

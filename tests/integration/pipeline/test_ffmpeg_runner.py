@@ -318,7 +318,7 @@ async def test_ffmpeg_runs_below_the_worker_also_across_sessions(fake_ffmpeg, tm
         assert os.sched_getscheduler(pid) == os.SCHED_BATCH
         autogroup = Path(f"/proc/{pid}/autogroup")
         if autogroup.exists():  # a kernel with autogroup scheduling
-            assert autogroup.read_text().split()[-1] == "10"
+            assert autogroup.read_text().split()[-1] == "19"
             assert autogroup.read_text() != Path("/proc/self/autogroup").read_text()
     finally:
         task.cancel()

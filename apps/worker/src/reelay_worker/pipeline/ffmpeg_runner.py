@@ -170,7 +170,7 @@ def _child_setup(nice: int, parent_pid: int, memory_limit: int | None) -> Callab
     def setup() -> None:  # runs in the child between fork and exec
         if nice:
             os.nice(nice)  # transcodes must not starve the API or the database
-            _lower_autogroup(nice)
+            _lower_autogroup()
         if memory_limit:
             # A crafted file can make a decoder allocate far beyond what its size suggests;
             # bounded here, it fails alone rather than pushing the host into the OOM killer.
@@ -185,15 +185,17 @@ def _child_setup(nice: int, parent_pid: int, memory_limit: int | None) -> Callab
     return setup
 
 
-def _lower_autogroup(nice: int) -> None:
+def _lower_autogroup() -> None:
     # With autogroup scheduling (on by default on most distributions) the kernel shares the CPU
     # between sessions first and applies nice values only within one: FFmpeg, in a session of
-    # its own, would get as much CPU as the API's whole session. Its session's group is lowered
-    # to the same nice (bench/api_latency.py measures the API while two transcodes run).
+    # its own, would get as much CPU as the API's whole session. Its session's group gets the
+    # lowest weight (nice 19, ~1/70 of the API's): a transcode yields the CPU to the API and the
+    # database whenever they want it and still gets all of it when they do not, since weights
+    # are relative (bench/api_latency.py measures the API while two transcodes run).
     # SCHED_BATCH: a CPU-bound process that need not preempt a waking server.
     try:
         with open("/proc/self/autogroup", "w") as autogroup:
-            autogroup.write(str(nice))
+            autogroup.write("19")
     except OSError:  # a kernel without autogroup scheduling: os.nice alone is enough there
         pass
     os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
