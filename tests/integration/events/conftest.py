@@ -7,6 +7,7 @@ decides what happens and when without waiting for FFmpeg.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+from reelay_api.events.hub import EventHub
 from reelay_core import events
 from reelay_core.db.session import make_engine, make_session_factory
 from reelay_core.events import MediaEventRecord
@@ -49,6 +51,18 @@ class Recorder:
     async def close(self) -> None:
         await self.redis.aclose()
         await self.engine.dispose()
+
+
+@pytest.fixture
+async def hub(stack_settings: Settings) -> AsyncIterator[EventHub]:
+    """A hub of its own, connected, on the suite's Valkey."""
+    hub = EventHub(str(stack_settings.redis_url))
+    await hub.start()
+    try:
+        await asyncio.wait_for(hub.connected.wait(), 10)
+        yield hub
+    finally:
+        await hub.stop()
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ a live event reaches every stream as the same encoded bytes."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -19,23 +17,11 @@ from reelay_api.events.grant import StreamGrant
 from reelay_api.events.heartbeat import Heartbeat
 from reelay_api.events.hub import PING, RESYNC, EventHub, Mailbox
 from reelay_core import events
-from reelay_core.settings import Settings
 
 from tests.integration.events.conftest import Recorder
 from tests.support.client import Account
 from tests.support.factories import create_media
 from tests.support.waits import until
-
-
-@pytest.fixture
-async def hub(stack_settings: Settings) -> AsyncIterator[EventHub]:
-    hub = EventHub(str(stack_settings.redis_url))
-    await hub.start()
-    try:
-        await asyncio.wait_for(hub.connected.wait(), 10)
-        yield hub
-    finally:
-        await hub.stop()
 
 
 @pytest.fixture

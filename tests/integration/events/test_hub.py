@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -14,17 +13,6 @@ from reelay_core.events import MediaEventRecord
 from reelay_core.settings import Settings
 
 from tests.support.waits import until
-
-
-@pytest.fixture
-async def hub(stack_settings: Settings) -> AsyncIterator[EventHub]:
-    hub = EventHub(str(stack_settings.redis_url))
-    await hub.start()
-    try:
-        await asyncio.wait_for(hub.connected.wait(), 10)
-        yield hub
-    finally:
-        await hub.stop()
 
 
 @pytest.fixture
