@@ -27,6 +27,7 @@ from reelay_core.media import keys, transitions
 from reelay_core.settings import Settings
 from reelay_worker.jobs.attempt import Attempt
 from reelay_worker.pipeline import video
+from reelay_worker.pipeline.publisher import Publisher
 from reelay_worker.resources import WorkerResources
 
 from tests.integration.lifecycle.conftest import load
@@ -116,6 +117,8 @@ def hold_at(moment: str, checkpoint: Checkpoint, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(Attempt, "report", hold_in_stage(checkpoint, moment))
     elif moment == "completing":
         monkeypatch.setattr(Attempt, "complete", hold_before(checkpoint, Attempt.complete))
+    elif moment == "final_upload":  # segments published while encoding, nothing final stored
+        monkeypatch.setattr(Publisher, "finish", hold_before(checkpoint, Publisher.finish))
     else:
         monkeypatch.setattr(Attempt, "complete", hold_after(checkpoint, Attempt.complete))
 

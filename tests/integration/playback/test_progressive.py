@@ -20,19 +20,12 @@ import httpx
 import pytest
 from reelay_core.binaries import binary_env
 from reelay_core.media.playlists import segment_uris
-from reelay_worker.pipeline import publisher
 from reelay_worker.resources import WorkerResources
 
 from tests.integration.lifecycle.conftest import load
-from tests.integration.lifecycle.test_cancel_anytime import (
-    Checkpoint,
-    finish,
-    hold_before,
-    queued_video,
-    run_held,
-)
+from tests.integration.lifecycle.test_cancel_anytime import finish, held_job
 from tests.integration.playback.conftest import FPS, SECONDS
-from tests.support.client import Account, assert_problem, register
+from tests.support.client import Account, assert_problem
 from tests.support.media import FFMPEG
 from tests.support.waits import JOB_DEADLINE, until, wait_for_status
 
@@ -124,14 +117,8 @@ def assert_every_frame_once(times: list[float]) -> None:
 async def test_a_player_started_while_processing_plays_to_the_end_without_a_reload(
     res: WorkerResources, api: httpx.AsyncClient, clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owner = await register(api)
-    checkpoint = Checkpoint()
-    monkeypatch.setattr(
-        publisher.Publisher, "finish", hold_before(checkpoint, publisher.Publisher.finish)
-    )
-    media = await queued_video(res, owner, clip)
+    owner, media, checkpoint, worker = await held_job(res, api, clip, "final_upload", monkeypatch)
     media_id = str(media.id)
-    worker = await run_held(res, media, checkpoint)
     try:
         item = (await api.get(f"/videos/{media_id}", headers=owner.headers)).json()
         assert (item["status"], item["playable"]) == ("processing", True), item
@@ -181,13 +168,7 @@ async def test_a_player_started_while_processing_plays_to_the_end_without_a_relo
 async def test_a_cancel_while_segments_are_published_leaves_none(
     res: WorkerResources, api: httpx.AsyncClient, clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owner = await register(api)
-    checkpoint = Checkpoint()
-    monkeypatch.setattr(
-        publisher.Publisher, "finish", hold_before(checkpoint, publisher.Publisher.finish)
-    )
-    media = await queued_video(res, owner, clip)
-    worker = await run_held(res, media, checkpoint)
+    owner, media, checkpoint, worker = await held_job(res, api, clip, "final_upload", monkeypatch)
     assert await res.storage.list_keys(media.output_prefix), "segments are published"
 
     canceled = await api.post(f"/videos/{media.id}/cancel", headers=owner.headers)
