@@ -107,6 +107,8 @@ async def transcode(
             # its time limit: a failure like any other, retried after its backoff.
             limit = res.settings.job_timeout_seconds
             await attempt.retry_later(f"the job ran longer than its limit of {limit} s")
+            # An upload may have landed after the API's cleanup of a cancel: no attempt owns it.
+            await discard(res.storage, keys.attempt_prefix(media.output_prefix, attempt.number))
             await forget_if_deleted(res, media)
             raise
         finally:
