@@ -7,7 +7,8 @@ Only this module talks to S3. Two clients share one session: `internal` for the 
 from __future__ import annotations
 
 import io
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,10 @@ class ObjectChanged(Exception):
     """The object's ETag is no longer the one asked for: it was replaced."""
 
 
+class RangeNotSatisfiable(Exception):
+    """The range asked for starts past the object's end."""
+
+
 class UploadNotFound(Exception):
     """Storage has no multipart upload with this id: assembled already, aborted or expired."""
 
@@ -56,6 +61,15 @@ class OpenUpload:
 class StoredObject:
     size: int
     etag: str  # without the quotes
+
+
+@dataclass(frozen=True)
+class ObjectRead:
+    """An open GET of (part of) an object: `content_range` is storage's header for a range."""
+
+    length: int
+    content_range: str | None
+    chunks: AsyncIterator[bytes]
 
 
 @dataclass(frozen=True)
@@ -255,6 +269,39 @@ class Storage:
             if if_match and error_code(exc) in {"412", "PreconditionFailed"}:
                 raise ObjectChanged(key) from exc
             raise
+
+    @asynccontextmanager
+    async def read(
+        self,
+        key: str,
+        *,
+        byte_range: str | None,
+        if_match: str | None,
+        chunk_size: int = 256 * 1024,
+    ) -> AsyncIterator[ObjectRead]:
+        """Stream the object, or the HTTP `byte_range` of it; with `if_match`, only while its
+        ETag is that (ObjectChanged once replaced). RangeNotSatisfiable past its end."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
+        if if_match:
+            params["IfMatch"] = f'"{if_match}"'
+        if byte_range is not None:
+            params["Range"] = byte_range
+        try:
+            answer = await self.internal.get_object(**params)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in {"412", "PreconditionFailed"}:
+                raise ObjectChanged(key) from exc
+            if code in {"416", "InvalidRange"}:
+                raise RangeNotSatisfiable(key) from exc
+            raise
+        body = answer["Body"]
+        async with body:  # its __aenter__ gives the raw response, without iter_chunks
+            yield ObjectRead(
+                length=int(answer["ContentLength"]),
+                content_range=answer.get("ContentRange"),
+                chunks=body.iter_chunks(chunk_size),
+            )
 
     async def get_bytes(self, key: str) -> bytes:
         answer = await self.internal.get_object(Bucket=self.bucket, Key=self._key(key))

@@ -10,7 +10,7 @@ import resource
 import signal
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ async def run_ffmpeg(
     stall_timeout: float,
     nice: int = 10,
     memory_limit: int | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> None:
     """Run FFmpeg with `-progress pipe:1` in `args`; return when it has succeeded.
 
@@ -52,8 +53,9 @@ async def run_ffmpeg(
     If the caller is cancelled or `on_progress` raises, FFmpeg's process group is killed first.
     `memory_limit` caps FFmpeg's address space in bytes: past it, allocations fail and FFmpeg
     exits with an error (FFmpegFailed) instead of the kernel's OOM killer picking a victim.
+    `env` is added to its environment (the source relay's address).
     """
-    proc = await _spawn(args, nice, memory_limit)
+    proc = await _spawn(args, nice, memory_limit, env)
     tail: deque[str] = deque(maxlen=STDERR_LINES)
     stderr_task = asyncio.create_task(_keep_tail(proc.stderr, tail))
     try:
@@ -90,19 +92,25 @@ async def run_ffmpeg(
 
 async def run_ffprobe(
     ffprobe: str,
-    path: str,
+    source: str,
     timeout: float = 30.0,  # noqa: ASYNC109 - the probe's own limit; it also kills ffprobe
     *,
     nice: int = 10,
     formats: str | None = FORMAT_WHITELIST,
     memory_limit: int | None = None,
+    env: Mapping[str, str] | None = None,
+    head: Callable[[], bytes] | None = None,
 ) -> dict[str, Any]:
-    """ffprobe's JSON for a local file; MediaRejected if ffprobe cannot read it.
+    """ffprobe's JSON for a local file or the relayed upload; MediaRejected if ffprobe cannot
+    read it.
 
     Only the containers in `formats` (and the decoders of CODEC_WHITELIST) are opened for
-    uploads; None lifts that, for our own outputs. `memory_limit` as for `run_ffmpeg`.
+    uploads; None lifts that, for our own outputs. `memory_limit` and `env` as for
+    `run_ffmpeg`. `head` gives the source's first bytes, to say why it was refused (by default
+    read from the local file).
     """
-    proc = await _spawn(ffprobe_args(ffprobe, path, formats=formats), nice, memory_limit)
+    args = ffprobe_args(ffprobe, source, formats=formats)
+    proc = await _spawn(args, nice, memory_limit, env)
     try:
         async with asyncio.timeout(timeout):
             stdout, stderr = await proc.communicate()
@@ -117,7 +125,8 @@ async def run_ffprobe(
     if proc.returncode is not None and proc.returncode < 0:
         raise FFmpegKilled(-proc.returncode, lines)
     if proc.returncode != 0:
-        raise explain_unreadable(_head(path.removeprefix("file:")), "\n".join(lines[-3:]))
+        first_bytes = head() if head is not None else _head(source.removeprefix("file:"))
+        raise explain_unreadable(first_bytes, "\n".join(lines[-3:]))
     try:
         data = json.loads(stdout)
     except ValueError:
@@ -151,7 +160,7 @@ def check_outputs(out_dir: str | Path, layout: OutputLayout) -> None:
 
 
 async def _spawn(
-    args: list[str], nice: int, memory_limit: int | None
+    args: list[str], nice: int, memory_limit: int | None, env: Mapping[str, str] | None
 ) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         *args,
@@ -162,7 +171,7 @@ async def _spawn(
         # on the worker's terminal reaches the worker, which then kills FFmpeg itself.
         start_new_session=True,
         preexec_fn=_child_setup(nice, os.getpid(), memory_limit),
-        env=binary_env(),
+        env={**binary_env(), **(env or {})},
     )
 
 

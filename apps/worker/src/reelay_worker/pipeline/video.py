@@ -1,4 +1,5 @@
-"""Video: download, probe, one FFmpeg run for the whole ladder, published while it runs."""
+"""Video: probe, one FFmpeg run for the whole ladder, published while it runs; both read the
+upload from storage through the source relay as they go."""
 
 from __future__ import annotations
 
@@ -29,58 +30,73 @@ from reelay_worker.pipeline.errors import FFmpegOutOfMemory
 from reelay_worker.pipeline.ffmpeg_runner import check_outputs, run_ffmpeg, run_ffprobe
 from reelay_worker.pipeline.outputs import discard
 from reelay_worker.pipeline.publisher import Publisher
-from reelay_worker.pipeline.source import download_source
+from reelay_worker.pipeline.source_relay import SourceRelay
 
 
 async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list[Rendition]:
-    res, settings = attempt.res, attempt.res.settings
-    source = workdir / f"source{Path(media.source_key).suffix}"
-    await download_source(res.storage, media, source)
-
-    info = parse_probe(
-        await run_ffprobe(res.ffprobe, str(source), memory_limit=memory_limit(settings)),
-        max_duration=settings.max_duration_seconds,
-        max_pixels=settings.max_video_pixels,
-        max_side=settings.max_video_side,
-    )
-    await attempt.save_source(info.as_dict())
-    ladder = choose_ladder(info.width, info.height, tuple(settings.ladder_heights))
-    layout = output_layout(ladder)
-    out = workdir / "out"
-    for directory in layout.directories:
-        (out / directory).mkdir(parents=True, exist_ok=True)
-
-    # Earlier attempts' outputs: nothing serves them (a new attempt is not playable until it
-    # is), and an attempt that died left them behind.
-    await res.storage.delete_prefix(media.output_prefix)
-    prefix = keys.attempt_prefix(media.output_prefix, attempt.number)
-    publisher = Publisher(
-        res.storage,
-        out,
-        layout,
-        prefix,
-        segment_seconds=settings.hls_segment_seconds,
-        on_playable=attempt.mark_playable,
-    )
+    storage = attempt.res.storage
+    async with SourceRelay(storage, media.source_key, media.source_etag) as relay:
+        with relay.reading():
+            info = await probe(attempt, relay)
+            await attempt.save_source(info.as_dict())
+            ladder = choose_ladder(
+                info.width, info.height, tuple(attempt.res.settings.ladder_heights)
+            )
+            layout = output_layout(ladder)
+            out = workdir / "out"
+            for directory in layout.directories:
+                (out / directory).mkdir(parents=True, exist_ok=True)
+            # Earlier attempts' outputs: nothing serves them (a new attempt is not playable
+            # until it is), and an attempt that died left them behind.
+            await storage.delete_prefix(media.output_prefix)
+            prefix = keys.attempt_prefix(media.output_prefix, attempt.number)
+            publisher = Publisher(
+                storage,
+                out,
+                layout,
+                prefix,
+                segment_seconds=attempt.res.settings.hls_segment_seconds,
+                on_playable=attempt.mark_playable,
+            )
+            try:
+                await publisher.publish_master(
+                    build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
+                )
+                await transcode(attempt, relay, out, ladder, info, publisher)
+            except BaseException:
+                await discard(storage, prefix)
+                raise
     try:
-        await publisher.publish_master(
-            build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
-        )
-        await transcode(attempt, source, out, ladder, info, publisher)
         await attempt.report("package", 0.0)
         check_outputs(out, layout)
         await attempt.report("upload", 0.0)
         await publisher.finish(lambda fraction: attempt.report("upload", fraction))
     except BaseException:
-        await discard(res.storage, prefix)
+        await discard(storage, prefix)
         raise
     stem = Path(media.filename).stem or "video"
     return video_renditions(ladder, info, out, layout, prefix, stem, publisher.rung_size)
 
 
+async def probe(attempt: Attempt, relay: SourceRelay) -> SourceInfo:
+    res, settings = attempt.res, attempt.res.settings
+    return parse_probe(
+        await run_ffprobe(
+            res.ffprobe,
+            relay.url,
+            memory_limit=memory_limit(settings),
+            env=relay.env(),
+            head=lambda: relay.head,
+        ),
+        max_duration=settings.max_duration_seconds,
+        max_pixels=settings.max_video_pixels,
+        max_side=settings.max_video_side,
+    )
+
+
 async def transcode(
     attempt: Attempt,
-    source: Path,
+    relay: SourceRelay,
     out: Path,
     ladder: list[Rung],
     info: SourceInfo,
@@ -99,7 +115,7 @@ async def transcode(
 
     args = build_transcode_args(
         res.ffmpeg,
-        str(source),
+        relay.url,
         str(out),
         ladder,
         has_audio=info.has_audio,
@@ -122,6 +138,7 @@ async def transcode(
                     on_progress=on_progress,
                     stall_timeout=settings.stall_timeout,
                     memory_limit=memory_limit(settings),
+                    env=relay.env(),
                 ),
                 publisher,
             )

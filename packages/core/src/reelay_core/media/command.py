@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reelay_core.media.ladder import Rung
-from reelay_core.media.probe import CODEC_WHITELIST, FORMAT_WHITELIST, local_url
+from reelay_core.media.probe import CODEC_WHITELIST, FORMAT_WHITELIST, input_source
 
 MASTER_PLAYLIST = "master.m3u8"
 SEGMENT_LIST = "segments.csv"
@@ -195,17 +195,19 @@ def checked_out_dir(out_dir: str, ladder: list[Rung]) -> str:
 
 
 def input_args(ffmpeg: str, source: str, limit_seconds: float | None) -> list[str]:
-    """Global options and the one input: local files only, only the containers and decoders
-    we accept (the probe has refused other codecs already; this holds if a file lied to it)."""
+    """Global options and the one input (`input_source`: a local file or the relayed upload),
+    only the containers and decoders we accept (the probe has refused other codecs already;
+    this holds if a file lied to it)."""
+    url, protocols = input_source(source)
     args = [
         ffmpeg, "-nostdin", "-hide_banner", "-y", "-loglevel", "warning",
         "-progress", "pipe:1", "-nostats",
-        "-protocol_whitelist", "file", "-format_whitelist", FORMAT_WHITELIST,
+        "-protocol_whitelist", protocols, "-format_whitelist", FORMAT_WHITELIST,
         "-codec_whitelist", CODEC_WHITELIST,
     ]  # fmt: skip
     if limit_seconds is not None:
         args += ["-t", _num(limit_seconds)]
-    return [*args, "-i", local_url(source)]
+    return [*args, "-i", url]
 
 
 def filter_graph(ladder: list[Rung], frame_rate: float, *, poster_at: float | None) -> str:

@@ -93,8 +93,9 @@ MAX_PIXELS = 7680 * 4320  # 8K UHD
 MAX_SIDE = 8192
 
 
-def ffprobe_args(ffprobe: str, path: str, *, formats: str | None = FORMAT_WHITELIST) -> list[str]:
-    """The ffprobe command for a local file (`formats=None` only for files we made ourselves).
+def ffprobe_args(ffprobe: str, source: str, *, formats: str | None = FORMAT_WHITELIST) -> list[str]:
+    """The ffprobe command for a local file or the relayed upload (`input_source`);
+    `formats=None` only for files we made ourselves.
 
     `-format_whitelist` makes FFmpeg stop right after recognising a container outside the
     allow-list, before that demuxer reads anything: an HLS playlist or concat list is refused
@@ -103,11 +104,12 @@ def ffprobe_args(ffprobe: str, path: str, *, formats: str | None = FORMAT_WHITEL
     frames of every track, so a track in another codec fails the probe before any decoder of
     it runs. `explain_unreadable` then tells the uploader why from the first bytes.
     """
+    url, protocols = input_source(source)
     return [
-        ffprobe, "-v", "error", "-protocol_whitelist", "file",
+        ffprobe, "-v", "error", "-protocol_whitelist", protocols,
         *(["-format_whitelist", formats, "-codec_whitelist", CODEC_WHITELIST] if formats else []),
         "-print_format", "json", "-show_format", "-show_streams",
-        "-i", local_url(path),
+        "-i", url,
     ]  # fmt: skip
 
 
@@ -154,9 +156,19 @@ def unsupported_codec(codec: str, *, detail: str | None = None) -> MediaRejected
     )
 
 
-def local_url(path: str) -> str:
-    """`file:` prefix so a name containing ':' is never read as another protocol."""
-    return path if path.startswith("file:") else f"file:{path}"
+# The one URL FFmpeg may read over the network: the worker's relay of an upload
+# (reelay_worker.pipeline.source_relay). `.invalid` never resolves; only the relay, as FFmpeg's
+# proxy, sees it.
+RELAYED_SOURCE = "http://source.reelay.invalid/source"
+
+
+def input_source(source: str) -> tuple[str, str]:
+    """The URL FFmpeg opens for `source` and the only protocols it may use for it: HTTP (over
+    TCP) for the relayed upload, else a local file, with a `file:` prefix so that a name
+    containing ':' is never read as another protocol."""
+    if source == RELAYED_SOURCE:
+        return source, "http,tcp"
+    return (source if source.startswith("file:") else f"file:{source}"), "file"
 
 
 @dataclass(frozen=True)

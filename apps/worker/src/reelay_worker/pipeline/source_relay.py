@@ -1,0 +1,179 @@
+"""FFmpeg and ffprobe read a video upload from storage as they need it, through a relay.
+
+Downloading the source first held every video's first segment back until its last byte had
+arrived (1.8 s for a 5-minute 1080p upload, growing with the length). Instead FFmpeg opens an
+HTTP URL and reads it in ranges, seeking like in a file; this relay, on loopback, answers each
+range from storage with the worker's own credentials, and only while the object is the one
+`complete` checked (If-Match on every read).
+
+The port is open to every local user, so the relay answers only requests that carry a fresh
+secret, and the secret reaches FFmpeg in its environment as the credentials of an `http_proxy`
+URL, never on its command line, which anyone can read in /proc. FFmpeg sends them after the
+relay's 407 challenge. Being its proxy, the relay also sees every HTTP request FFmpeg makes,
+and it serves one object: FFmpeg reaches nothing else over the network.
+
+What storage answered is kept: FFmpeg may take a failed read for the end of the file, so the
+pipeline asks `raise_failure` after FFmpeg, whatever FFmpeg made of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from reelay_core.media.errors import MediaRejected
+from reelay_core.media.probe import RELAYED_SOURCE
+from reelay_core.storage import (
+    ObjectChanged,
+    ObjectRead,
+    RangeNotSatisfiable,
+    Storage,
+    StorageError,
+)
+
+from reelay_worker.pipeline.errors import FFmpegError
+
+_SOURCE_PATH = urlsplit(RELAYED_SOURCE).path
+_REALM = 'Basic realm="reelay source"'
+# The two forms FFmpeg sends: from an offset to the end, or a closed span.
+_RANGE = re.compile(r"bytes=\d+-\d*")
+HEAD_BYTES = 4096
+
+
+class SourceRelay:
+    def __init__(self, storage: Storage, key: str, etag: str | None) -> None:
+        self._storage = storage
+        self._key = key
+        self._etag = etag
+        self._secret = secrets.token_urlsafe(24)
+        self._expected = "Basic " + base64.b64encode(f"reelay:{self._secret}".encode()).decode()
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._failure: Exception | None = None
+        self.head = b""  # the first bytes of the source, once served: they explain a refusal
+
+    async def __aenter__(self) -> SourceRelay:
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._serve)
+        # Handlers stop when FFmpeg hangs up (killed, or seeking elsewhere); nothing lingers
+        # after the job.
+        runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return RELAYED_SOURCE
+
+    def env(self) -> dict[str, str]:
+        """What FFmpeg's environment needs to reach the relay (FFmpeg reads `http_proxy`)."""
+        proxy = f"http://reelay:{self._secret}@127.0.0.1:{self._port}"
+        return {"http_proxy": proxy, "no_proxy": ""}
+
+    def raise_failure(self) -> None:
+        """Raise what storage answered, if a read failed: `source_changed` when the object was
+        replaced, StorageError (worth a retry) otherwise."""
+        failure = self._failure
+        if isinstance(failure, ObjectChanged):
+            raise MediaRejected(
+                "source_changed",
+                "The uploaded file was replaced after the upload was completed; upload it "
+                "again as a new item.",
+            ) from None
+        if failure is not None:
+            raise StorageError(f"reading the source from storage failed: {failure!r}") from failure
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around what FFmpeg and ffprobe do with the source: when a read failed, that failure
+        is raised in place of whatever FFmpeg made of it, an error or a success."""
+        try:
+            yield
+        except (FFmpegError, MediaRejected) as exc:
+            try:
+                self.raise_failure()
+            except (MediaRejected, StorageError) as failure:
+                raise failure from exc
+            raise
+        self.raise_failure()
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        sent = request.headers.get("Proxy-Authorization", "")
+        if not hmac.compare_digest(sent.encode(), self._expected.encode()):
+            return web.Response(status=407, headers={"Proxy-Authenticate": _REALM})
+        if request.method != "GET" or request.rel_url.path != _SOURCE_PATH:
+            return web.Response(status=404)
+        byte_range = request.headers.get("Range")
+        if byte_range is not None and not _RANGE.fullmatch(byte_range):
+            return web.Response(status=416)
+        try:
+            async with self._storage.read(
+                self._key, byte_range=byte_range, if_match=self._etag
+            ) as read:
+                headers = {"Accept-Ranges": "bytes", "Content-Length": str(read.length)}
+                if read.content_range:
+                    headers["Content-Range"] = read.content_range
+                response = web.StreamResponse(
+                    status=206 if read.content_range else 200, headers=headers
+                )
+                await response.prepare(request)
+                await self._stream(read, response, request, keep_head=_starts_at_zero(byte_range))
+                return response
+        except RangeNotSatisfiable:
+            return web.Response(status=416)
+        except ObjectChanged as exc:
+            self._failure = exc
+            return web.Response(status=412)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # storage unreachable or failing: FFmpeg must not go on
+            self._failure = exc
+            return web.Response(status=502)
+
+    async def _stream(
+        self,
+        read: ObjectRead,
+        response: web.StreamResponse,
+        request: web.Request,
+        *,
+        keep_head: bool,
+    ) -> None:
+        chunks = aiter(read.chunks)
+        while True:
+            try:
+                chunk = await anext(chunks, None)
+            except Exception as exc:  # storage failed halfway: FFmpeg must see the read fail
+                self._failure = exc
+                if request.transport is not None:
+                    request.transport.close()  # short of Content-Length: FFmpeg reports an error
+                return
+            if chunk is None:
+                break
+            if keep_head and len(self.head) < HEAD_BYTES:
+                self.head += chunk[: HEAD_BYTES - len(self.head)]
+            try:
+                await response.write(chunk)
+            except ConnectionError:  # FFmpeg hung up: it seeks elsewhere, or has what it needs
+                return
+        await response.write_eof()
+
+
+def _starts_at_zero(byte_range: str | None) -> bool:
+    return byte_range is None or byte_range.startswith("bytes=0-")
