@@ -128,6 +128,12 @@ def playlist_entries(playlist: str) -> list[str]:
 # -- worker processes ------------------------------------------------------------------------
 
 
+def transcoding(media: dict[str, Any]) -> bool:
+    return (
+        media["status"] == "processing" and media["stage"] == "transcode" and media["progress"] > 5
+    )
+
+
 def ffmpeg_children(worker: ChildProcess) -> list[psutil.Process]:
     """FFmpeg processes the worker has spawned (they run in their own session, not its group)."""
     try:

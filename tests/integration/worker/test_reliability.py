@@ -23,6 +23,7 @@ from tests.integration.worker.conftest import (
     start_worker,
     stop_worker,
     stored_events,
+    transcoding,
 )
 from tests.support.client import register
 from tests.support.factories import upload_and_complete
@@ -36,12 +37,6 @@ from tests.support.waits import (
     wait_for_media,
     wait_terminal,
 )
-
-
-def transcoding(media: dict) -> bool:
-    return (
-        media["status"] == "processing" and media["stage"] == "transcode" and media["progress"] > 5
-    )
 
 
 async def test_job_of_a_killed_worker_completes_on_another_exactly_once(

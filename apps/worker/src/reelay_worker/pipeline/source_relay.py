@@ -40,7 +40,7 @@ from reelay_core.storage import (
 
 from reelay_worker.pipeline.errors import FFmpegError
 
-_SOURCE_PATH = urlsplit(RELAYED_SOURCE).path
+_SOURCE = urlsplit(RELAYED_SOURCE)
 _REALM = 'Basic realm="reelay source"'
 # The two forms FFmpeg sends: from an offset to the end, or a closed span.
 _RANGE = re.compile(r"bytes=\d+-\d*")
@@ -118,7 +118,11 @@ class SourceRelay:
         sent = request.headers.get("Proxy-Authorization", "")
         if not hmac.compare_digest(sent.encode(), self._expected.encode()):
             return web.Response(status=407, headers={"Proxy-Authenticate": _REALM})
-        if request.method != "GET" or request.rel_url.path != _SOURCE_PATH:
+        if (request.method, request.host, request.rel_url.path) != (
+            "GET",
+            _SOURCE.netloc,
+            _SOURCE.path,
+        ):
             return web.Response(status=404)
         byte_range = request.headers.get("Range")
         if byte_range is not None and not _RANGE.fullmatch(byte_range):
