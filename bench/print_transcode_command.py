@@ -14,6 +14,7 @@ import shlex
 
 from reelay_core.media.command import build_transcode_args, poster_time
 from reelay_core.media.ladder import choose_ladder
+from reelay_core.media.probe import RELAYED_SOURCE
 from reelay_core.settings import Settings
 
 NO_VALUE = {"-nostdin", "-hide_banner", "-y", "-nostats"}
@@ -45,7 +46,7 @@ def main() -> None:
 
     ladder = choose_ladder(args.width, args.height)
     command = build_transcode_args(
-        "ffmpeg", f"{args.workdir}/source.mp4", f"{args.workdir}/out", ladder,
+        "ffmpeg", RELAYED_SOURCE, f"{args.workdir}/out", ladder,
         has_audio=not args.no_audio, frame_rate=args.fps, poster_at=poster_time(args.duration),
         preset="veryfast", segment_seconds=6, limit_seconds=args.duration + 1,
         init_seconds=Settings.model_fields["hls_first_segment_seconds"].default,

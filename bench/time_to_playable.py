@@ -9,9 +9,11 @@ follows its SSE stream, and times from just before `complete` is sent to (a) the
 whose data says `playable`, (b) the `completed` event and (c) the first frame decoded by
 FFmpeg playing the master playlist through the API (bearer header, from the first segment),
 started as soon as `playable` is seen. Runs are one after another: an idle worker, as a
-single upload would find it. The first run of each length also records a timeline: the
-item's status and stage changes and, polled every second through the API, how many segments
-its top rung's playlist names.
+single upload would find it. Each run also polls the top rung's playlist through the API
+every 0.25 s, to see when each segment is listed and so (d) how long a player that starts at
+that first frame and plays in real time would wait for segments in all (`player_waits`).
+The first run of each length also records a timeline: the item's status and stage changes,
+the segments as they are listed, and when the poster and the MP4 can be downloaded.
 Results: bench/results/time_to_playable.json (rows for bench/charts.py); docs/benchmarks.md.
 """
 
@@ -53,7 +55,11 @@ class Run:
     playable_s: float = float("nan")
     completed_s: float = float("nan")
     first_frame_s: float = float("nan")
+    waits_s: float = float("nan")
     timeline: list[tuple[float, str]] = field(default_factory=list)
+    # When the top rung's playlist first listed segment i, and the final segment lengths.
+    listed_s: list[float] = field(default_factory=list)
+    durations_s: list[float] = field(default_factory=list)
 
 
 async def first_frame(url: str, auth: dict[str, str]) -> None:
@@ -71,12 +77,13 @@ async def first_frame(url: str, auth: dict[str, str]) -> None:
 
 
 async def watch_segments(
-    api: httpx.AsyncClient, auth: dict[str, str], media_id: str, run: Run, started: float
-) -> None:
-    """Until the top rung's playlist ends: when it names more segments, and when the poster
-    and the MP4 can first be downloaded."""
-    seen, ended = 0, False
-    waiting = {"poster", "mp4"}
+    api: httpx.AsyncClient, auth: dict[str, str], media_id: str, run: Run, started: float,
+    *, timeline: bool,
+) -> None:  # fmt: skip
+    """Until the top rung's playlist ends: when it lists each segment; with `timeline`, also
+    when the poster and the MP4 can first be downloaded."""
+    ended = False
+    waiting = {"poster", "mp4"} if timeline else set()
     while not ended or waiting:
         for rendition in sorted(waiting):
             answer = await api.get(
@@ -89,13 +96,32 @@ async def watch_segments(
         if master.status_code == 200:
             top = segment_uris(master.text)[0]
             variant = await api.get(f"/videos/{media_id}/hls/{top}", headers=auth)
+            at = time.monotonic() - started
             count = len(segment_uris(variant.text))
             ended = "#EXT-X-ENDLIST" in variant.text
-            if count != seen or ended:
+            if timeline and (count != len(run.listed_s) or ended):
                 kind = "final (VOD)" if ended else "growing (EVENT)"
-                run.timeline.append((time.monotonic() - started, f"{top} {kind}: {count} segments"))
-                seen = count
-        await asyncio.sleep(1.0)
+                run.timeline.append((at, f"{top} {kind}: {count} segments"))
+            run.listed_s += [at] * (count - len(run.listed_s))
+            if ended:
+                run.durations_s = [
+                    float(line.removeprefix("#EXTINF:").split(",")[0])
+                    for line in variant.text.splitlines()
+                    if line.startswith("#EXTINF:")
+                ]
+        await asyncio.sleep(0.25)
+
+
+def player_waits(start: float, listed: list[float], durations: list[float]) -> float:
+    """Seconds a player that starts playing at `start` in real time spends waiting for
+    segments not yet listed (it needs segment i once it has played the ones before it)."""
+    clock, waited = start, 0.0
+    for ready, duration in zip(listed, durations, strict=True):
+        if ready > clock:
+            waited += ready - clock
+            clock = ready
+        clock += duration
+    return waited
 
 
 def read_part(path: Path, offset: int, size: int) -> bytes:
@@ -153,19 +179,18 @@ async def one_run(
                         run.timeline.append((at, "playable"))
                         url = f"{api.base_url}/videos/{media_id}/hls/master.m3u8"
                         tasks.append(asyncio.create_task(timed_frame(url, auth, run, started)))
-                        if timeline:
-                            tasks.append(
-                                asyncio.create_task(
-                                    watch_segments(api, auth, media_id, run, started)
-                                )
+                        tasks.append(
+                            asyncio.create_task(
+                                watch_segments(api, auth, media_id, run, started, timeline=timeline)
                             )
+                        )
                     if event.event in TERMINAL:
                         if event.event != "completed":
                             raise RuntimeError(f"the job ended {event.event}: {data}")
                         run.completed_s = at
                         await asyncio.wait_for(tasks[0], 120)
-                        if timeline:  # the last poll, which sees the final playlist
-                            await asyncio.wait_for(tasks[1], 30)
+                        await asyncio.wait_for(tasks[1], 30)  # until the final playlist
+                        run.waits_s = player_waits(run.first_frame_s, run.listed_s, run.durations_s)
                         run.timeline.sort()
                         return run
         finally:
@@ -192,7 +217,8 @@ async def measure(stack: Stack, clips: dict[int, Path], runs: dict[int, int]) ->
                 results[seconds].append(run)
                 print(
                     f"{seconds:>4} s source, run {n + 1}: playable {run.playable_s:.2f} s, "
-                    f"first frame {run.first_frame_s:.2f} s, completed {run.completed_s:.1f} s",
+                    f"first frame {run.first_frame_s:.2f} s, completed {run.completed_s:.1f} s, "
+                    f"a player from then waits {run.waits_s:.2f} s",
                     flush=True,
                 )
     return results
@@ -236,14 +262,17 @@ def main() -> None:
             "playable_s": [r.playable_s for r in runs],
             "completed_s": [r.completed_s for r in runs],
             "first_frame_s": [r.first_frame_s for r in runs],
+            "player_waits_s": [r.waits_s for r in runs],
+            "segments_s": runs[0].durations_s,
             "timeline": runs[0].timeline,
         })  # fmt: skip
     print()
     print(table(
         ["source", "runs", "playable p50 s", "playable max s", "first frame p50 s",
-         "completed p50 s"],
+         "completed p50 s", "player waits p50 s"],
         [[f"{r['source_seconds']} s", len(r["playable_s"]), p50(r["playable_s"]),
-          f"{max(r['playable_s']):.2f}", p50(r["first_frame_s"]), p50(r["completed_s"])]
+          f"{max(r['playable_s']):.2f}", p50(r["first_frame_s"]), p50(r["completed_s"]),
+          p50(r["player_waits_s"])]
          for r in rows],
     ))  # fmt: skip
     path = write_result(

@@ -1,5 +1,8 @@
+import itertools
+
 import pytest
 from reelay_core.media.command import (
+    PLANNED_SPEED,
     build_master_playlist,
     build_transcode_args,
     h264_level,
@@ -102,12 +105,24 @@ def test_short_segments_first_then_the_configured_length():
     )
     slaves = args[args.index("tee") + 1].split("|")
     assert all(":segment_times=2,4,8,14,20:" in slave for slave in slaves[:4]), slaves
-    # Two short ones, then each twice as long as the one before, up to the configured length.
-    assert segment_cuts(30, 6, 1) == [1, 2, 4, 8, 14, 20, 26]
+    # Short ones, then each as long as an encode at 1.5x real time keeps ahead of a player
+    # started after the first, up to the configured length.
+    assert segment_cuts(30, 6, 1) == [1, 2, 4, 7, 11, 17, 23, 29]
     assert segment_cuts(21, 6, 2.5) == [2.5, 5, 10, 16]
     assert segment_cuts(21, 6, 0) is None and segment_cuts(None, 6, 2) is None
     assert segment_cuts(21, 6, 6) is None  # not shorter: every segment alike
     assert segment_cuts(0.8, 6, 1) == []  # shorter than the first segment: one segment
+
+
+def test_each_segment_is_stored_before_a_player_started_at_playable_needs_it():
+    for init, length in [(1, 6), (1, 4), (2, 6), (0.5, 10)]:
+        ends = [0.0, *(segment_cuts(600, length, init) or [])]
+        for before, end in itertools.pairwise(ends[1:]):
+            # Ready when the encode reaches `end`, PLANNED_SPEED times faster than playback
+            # that began once the first segment (ending at `init`) was stored.
+            assert (end - init) / PLANNED_SPEED <= before, (init, length, ends)
+        assert all(0 < b - a <= length for a, b in itertools.pairwise(ends)), ends
+        assert ends[-1] - ends[-2] == length  # then the configured length
 
 
 def test_poster_output():

@@ -18,8 +18,8 @@ pipeline asks `raise_failure` after FFmpeg, whatever FFmpeg made of it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import contextlib
 import hmac
 import re
 import secrets
@@ -137,18 +137,19 @@ class SourceRelay:
                 response = web.StreamResponse(
                     status=206 if read.content_range else 200, headers=headers
                 )
-                await response.prepare(request)
-                await self._stream(read, response, request, keep_head=_starts_at_zero(byte_range))
+                with contextlib.suppress(ConnectionError):  # FFmpeg hung up: nothing to answer
+                    await response.prepare(request)
+                    await self._stream(
+                        read, response, request, keep_head=_starts_at_zero(byte_range)
+                    )
                 return response
         except RangeNotSatisfiable:
             return web.Response(status=416)
         except ObjectChanged as exc:
-            self._failure = exc
+            self._failed(exc)
             return web.Response(status=412)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # storage unreachable or failing: FFmpeg must not go on
-            self._failure = exc
+            self._failed(exc)
             return web.Response(status=502)
 
     async def _stream(
@@ -164,7 +165,7 @@ class SourceRelay:
             try:
                 chunk = await anext(chunks, None)
             except Exception as exc:  # storage failed halfway: FFmpeg must see the read fail
-                self._failure = exc
+                self._failed(exc)
                 if request.transport is not None:
                     request.transport.close()  # short of Content-Length: FFmpeg reports an error
                 return
@@ -172,11 +173,15 @@ class SourceRelay:
                 break
             if keep_head and len(self.head) < HEAD_BYTES:
                 self.head += chunk[: HEAD_BYTES - len(self.head)]
-            try:
-                await response.write(chunk)
-            except ConnectionError:  # FFmpeg hung up: it seeks elsewhere, or has what it needs
-                return
+            # A ConnectionError here is FFmpeg hanging up (it seeks elsewhere, or has what it
+            # needs): the caller lets it pass, it is no failure of storage.
+            await response.write(chunk)
         await response.write_eof()
+
+    def _failed(self, exc: Exception) -> None:
+        # A replaced source is the verdict whatever else failed; otherwise the first failure.
+        if self._failure is None or isinstance(exc, ObjectChanged):
+            self._failure = exc
 
 
 def _starts_at_zero(byte_range: str | None) -> bool:
