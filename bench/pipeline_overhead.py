@@ -7,10 +7,11 @@ A stack (embedded servers, one API, one worker running one job at a time) whose 
 is a shell wrapper that notes its arguments and its start and end (then the real FFmpeg does the
 work): so the raw run repeats exactly what the worker ran, and the stack's time splits into
   dispatch        `complete` sent -> `processing` event
-  before FFmpeg   `processing` -> FFmpeg starts (source download, probe)
+  before FFmpeg   `processing` -> FFmpeg starts (probe through the source relay)
   FFmpeg          the transcode itself, in the stack
   after FFmpeg    FFmpeg ends -> `completed` event (outputs stored, item finished)
-Raw: the recorded command on a local copy of the source, outputs in a temp dir, nothing else,
+Raw: the recorded command on a local copy of the source (the stack's FFmpeg reads it from
+storage through the worker's source relay), outputs in a temp dir, nothing else,
 at the priority the worker gives FFmpeg (nice 10 in an autogroup at nice 19, SCHED_BATCH).
 Sources: 1080p30 lavfi clips of --seconds. Results: bench/results/pipeline_overhead.json.
 """
@@ -124,16 +125,18 @@ def worker_priority() -> None:
 
 
 def raw_run(args: list[str], clip: Path, work: Path) -> float:
-    """The worker's recorded FFmpeg command again, on a local copy of the source."""
-    source = next(args[i + 1] for i, a in enumerate(args) if a == "-i")
-    job_dir = str(Path(source.removeprefix("file:")).parent)
+    """The worker's recorded FFmpeg command again, on a local copy of the source (the worker's
+    reads it through the source relay)."""
+    job_dir = str(Path(args[-1]).parent.parent)  # the last output, <job dir>/out/poster.jpg
     run_dir = work / "raw"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir()
     replayed = [arg.replace(job_dir, str(run_dir)) for arg in args]
+    replayed[replayed.index("-i") + 1] = f"file:{run_dir / clip.name}"
+    replayed[replayed.index("-protocol_whitelist") + 1] = "file"
     for path in paths_under(replayed, str(run_dir)):
         path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(clip, run_dir / Path(source).name)
+    shutil.copy(clip, run_dir / clip.name)
     started = time.monotonic()
     subprocess.run(
         [FFMPEG, *replayed[1:]],

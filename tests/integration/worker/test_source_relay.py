@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +14,7 @@ import pytest
 from reelay_core.media.command import input_args
 from reelay_core.media.errors import MediaRejected
 from reelay_core.media.probe import RELAYED_SOURCE, parse_probe
+from reelay_core.media.progress import ProgressSample
 from reelay_core.settings import Settings
 from reelay_core.storage import Storage, StorageError
 from reelay_worker.pipeline.ffmpeg_runner import run_ffmpeg, run_ffprobe
@@ -38,10 +39,17 @@ async def stored(storage: Storage, media_factory: MediaFactory) -> AsyncIterator
     await storage.delete_prefix(key)
 
 
-async def decode_all(relay: SourceRelay) -> None:
-    """Decode the whole relayed source, as the transcode does, into nothing."""
+async def decode_all(relay: SourceRelay) -> int:
+    """Decode the whole relayed source, as the transcode does, into nothing; how many frames."""
     args = [*input_args(str(FFMPEG), relay.url, None), "-f", "null", "-"]
-    await run_ffmpeg(args, on_progress=None, stall_timeout=30, env=relay.env())
+    frames = 0
+
+    async def count(sample: ProgressSample) -> None:
+        nonlocal frames
+        frames = max(frames, sample.frame or 0)
+
+    await run_ffmpeg(args, on_progress=count, stall_timeout=30, env=relay.env())
+    return frames
 
 
 async def test_ffprobe_and_ffmpeg_read_the_upload_through_the_relay(
@@ -129,12 +137,14 @@ async def test_a_source_replaced_while_being_read_is_source_changed(
 
 
 class Severable:
-    """A TCP forwarder in front of storage that can go dead after a number of bytes toward
-    the client: storage failing halfway through a read, as a network or a crash does it."""
+    """A TCP forwarder in front of storage that cuts every connection once `cut_after` bytes
+    went toward the client: storage failing halfway through a read, as a network or a crash
+    does it. `stays_down`: new connections are refused from then on, else served again."""
 
-    def __init__(self, target: tuple[str, int], cut_after: int | None) -> None:
+    def __init__(self, target: tuple[str, int], cut_after: int | None, *, stays_down: bool) -> None:
         self.target = target
         self.cut_after = cut_after
+        self.stays_down = stays_down
         self.forwarded = 0
         self.dead = asyncio.Event()
         self._server: asyncio.Server | None = None
@@ -155,7 +165,7 @@ class Severable:
         return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.dead.is_set():
+        if self.dead.is_set() and self.stays_down:
             writer.transport.abort()
             return
         up_reader, up_writer = await asyncio.open_connection(*self.target)
@@ -170,7 +180,7 @@ class Severable:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, count: bool
     ) -> None:
         while data := await reader.read(65536):
-            if count and self.cut_after is not None:
+            if count and self.cut_after is not None and not self.dead.is_set():
                 data = data[: max(0, self.cut_after - self.forwarded)]
                 self.forwarded += len(data)
                 if self.forwarded >= self.cut_after:
@@ -188,27 +198,57 @@ class Severable:
             writer.transport.abort()
 
 
-@pytest.mark.parametrize("cut_after", [None, 1_000_000], ids=["whole", "storage dies at 1 MB"])
-async def test_storage_failing_halfway_is_a_storage_error_not_a_shorter_video(
-    stack_settings: Settings, stored: tuple[str, str], cut_after: int | None
-) -> None:
+@pytest.fixture
+def severed_storage(
+    stack_settings: Settings,
+) -> Callable[..., contextlib.AbstractAsyncContextManager[tuple[Storage, Severable]]]:
+    """`severed_storage(cut_after, stays_down=...)`: a Storage that reaches the stack's S3
+    through a Severable."""
     endpoint = urlsplit(str(stack_settings.s3_endpoint_url))
     assert endpoint.hostname and endpoint.port
-    async with Severable((endpoint.hostname, endpoint.port), cut_after) as severable:
-        settings = stack_settings.model_copy(update={"s3_endpoint_url": severable.url})
-        async with Storage(settings) as storage, SourceRelay(storage, *stored) as relay:
-            run = decode_all(relay)
-            if cut_after is None:
-                with relay.reading():
-                    await run
-                assert not severable.dead.is_set()
-            else:
-                # FFmpeg may stop with an error or take the cut for the end of the file; either
-                # way the attempt must see storage's failure (a retry), never a shorter video.
-                with pytest.raises(StorageError), relay.reading():
-                    with contextlib.suppress(Exception):
-                        await run
-                assert severable.dead.is_set()
+
+    @contextlib.asynccontextmanager
+    async def open_(
+        cut_after: int | None, *, stays_down: bool
+    ) -> AsyncIterator[tuple[Storage, Severable]]:
+        target = (endpoint.hostname, endpoint.port)
+        async with Severable(target, cut_after, stays_down=stays_down) as severable:
+            settings = stack_settings.model_copy(update={"s3_endpoint_url": severable.url})
+            async with Storage(settings) as storage:
+                yield storage, severable
+
+    return open_
+
+
+async def test_a_read_broken_off_is_picked_up_where_it_stopped(
+    severed_storage, stored: tuple[str, str]
+) -> None:  # fmt: skip
+    async with severed_storage(None, stays_down=False) as (storage, severable):
+        async with SourceRelay(storage, *stored) as relay:
+            with relay.reading():
+                whole = await decode_all(relay)
+        assert not severable.dead.is_set()
+    assert whole == 180  # 6 s at 30 fps
+
+    async with severed_storage(1_000_000, stays_down=False) as (storage, severable):
+        async with SourceRelay(storage, *stored) as relay:
+            with relay.reading():
+                resumed = await decode_all(relay)
+        assert severable.dead.is_set()  # storage did break off at 1 MB
+    assert resumed == whole
+
+
+async def test_storage_failing_halfway_is_a_storage_error_not_a_shorter_video(
+    severed_storage, stored: tuple[str, str]
+) -> None:  # fmt: skip
+    async with severed_storage(1_000_000, stays_down=True) as (storage, severable):
+        async with SourceRelay(storage, *stored) as relay:
+            # FFmpeg may stop with an error or take the cut for the end of the file; either
+            # way the attempt must see storage's failure (a retry), never a shorter video.
+            with pytest.raises(StorageError), relay.reading():
+                with contextlib.suppress(Exception):
+                    await decode_all(relay)
+        assert severable.dead.is_set()
 
 
 async def test_ffmpeg_gets_the_relay_in_its_environment_not_on_its_command_line(

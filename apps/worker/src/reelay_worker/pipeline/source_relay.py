@@ -18,12 +18,14 @@ pipeline asks `raise_failure` after FFmpeg, whatever FFmpeg made of it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hmac
+import logging
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -44,7 +46,14 @@ _SOURCE = urlsplit(RELAYED_SOURCE)
 _REALM = 'Basic realm="reelay source"'
 # The two forms FFmpeg sends: from an offset to the end, or a closed span.
 _RANGE = re.compile(r"bytes=\d+-\d*")
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(?:\d+|\*)")
 HEAD_BYTES = 4096
+# How often one request's read is picked up again after storage broke it off, and the pause
+# before the first time (doubled, tripled ... after).
+RESUMES = 3
+RESUME_DELAY = 0.5
+
+log = logging.getLogger(__name__)
 
 
 class SourceRelay:
@@ -160,28 +169,69 @@ class SourceRelay:
         *,
         keep_head: bool,
     ) -> None:
-        chunks = aiter(read.chunks)
-        while True:
-            try:
-                chunk = await anext(chunks, None)
-            except Exception as exc:  # storage failed halfway: FFmpeg must see the read fail
-                self._failed(exc)
-                if request.transport is not None:
-                    request.transport.close()  # short of Content-Length: FFmpeg reports an error
-                return
-            if chunk is None:
-                break
-            if keep_head and len(self.head) < HEAD_BYTES:
-                self.head += chunk[: HEAD_BYTES - len(self.head)]
-            # A ConnectionError here is FFmpeg hanging up (it seeks elsewhere, or has what it
-            # needs): the caller lets it pass, it is no failure of storage.
-            await response.write(chunk)
+        first, last = _span(read)
+        async with contextlib.aclosing(self._resuming(read, first, last, resumes=0)) as chunks:
+            while True:
+                try:
+                    chunk = await anext(chunks, None)
+                except Exception as exc:  # storage failed for good: FFmpeg must see it fail
+                    self._failed(exc)
+                    if request.transport is not None:
+                        request.transport.close()  # short of Content-Length: FFmpeg sees an error
+                    return
+                if chunk is None:
+                    break
+                if keep_head and len(self.head) < HEAD_BYTES:
+                    self.head += chunk[: HEAD_BYTES - len(self.head)]
+                # A ConnectionError here is FFmpeg hanging up (it seeks elsewhere, or has what
+                # it needs): the caller lets it pass, it is no failure of storage.
+                await response.write(chunk)
         await response.write_eof()
+
+    async def _resuming(
+        self, read: ObjectRead, first: int, last: int, *, resumes: int
+    ) -> AsyncGenerator[bytes]:
+        """Bytes `first`..`last` of the object, from `read`; if storage breaks off halfway, the
+        rest from a new read, up to RESUMES times. A transcode holds one read for as long as
+        it runs (minutes, for a long video): a dropped connection must not cost all of it."""
+        position = first
+        try:
+            async for chunk in read.chunks:
+                position += len(chunk)
+                yield chunk
+            if position > last:
+                return
+            raise StorageError(f"storage ended the read at byte {position} of {first}-{last}")
+        except ObjectChanged:
+            raise
+        except Exception as exc:
+            if resumes == RESUMES:
+                raise
+            log.warning("reading the source broke off at byte %d (%r); resuming", position, exc)
+        await asyncio.sleep(RESUME_DELAY * (resumes + 1))
+        async with self._storage.read(
+            self._key, byte_range=f"bytes={position}-{last}", if_match=self._etag
+        ) as again:
+            async with contextlib.aclosing(
+                self._resuming(again, position, last, resumes=resumes + 1)
+            ) as rest:
+                async for chunk in rest:
+                    yield chunk
 
     def _failed(self, exc: Exception) -> None:
         # A replaced source is the verdict whatever else failed; otherwise the first failure.
         if self._failure is None or isinstance(exc, ObjectChanged):
             self._failure = exc
+
+
+def _span(read: ObjectRead) -> tuple[int, int]:
+    """The first and last byte of the object that `read` returns."""
+    if read.content_range is None:
+        return 0, read.length - 1
+    matched = _CONTENT_RANGE.fullmatch(read.content_range)
+    if matched is None:
+        raise StorageError(f"storage answered an unreadable Content-Range: {read.content_range}")
+    return int(matched[1]), int(matched[2])
 
 
 def _starts_at_zero(byte_range: str | None) -> bool:
