@@ -89,6 +89,8 @@ async def test_the_relay_answers_only_requests_with_its_secret(
             httpx.AsyncClient(proxy=bare),
             httpx.AsyncClient(proxy=forged),
             httpx.AsyncClient(base_url=bare),
+            # Bytes that are no text: refused like any other wrong secret, not a 500.
+            httpx.AsyncClient(base_url=bare, headers={"Proxy-Authorization": b"Basic \xff\xfe"}),
         ):
             async with neighbour:
                 refused = await neighbour.get(
@@ -221,7 +223,7 @@ def severed_storage(
 
 
 async def test_a_read_broken_off_is_picked_up_where_it_stopped(
-    severed_storage, stored: tuple[str, str]
+    severed_storage, stored: tuple[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:  # fmt: skip
     async with severed_storage(None, stays_down=False) as (storage, severable):
         async with SourceRelay(storage, *stored) as relay:
@@ -236,6 +238,7 @@ async def test_a_read_broken_off_is_picked_up_where_it_stopped(
                 resumed = await decode_all(relay)
         assert severable.dead.is_set()  # storage did break off at 1 MB
     assert resumed == whole
+    assert [r for r in caplog.records if "resuming" in r.getMessage()], "no read was resumed"
 
 
 async def test_storage_failing_halfway_is_a_storage_error_not_a_shorter_video(

@@ -7,7 +7,7 @@ Only this module talks to S3. Two clients share one session: `internal` for the 
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,11 +65,13 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class ObjectRead:
-    """An open GET of (part of) an object: `content_range` is storage's header for a range."""
+    """An open GET of (part of) an object: `content_range` is storage's header for a range.
+    `close` lets its connection go before the `read` context ends (a read that broke off)."""
 
     length: int
     content_range: str | None
     chunks: AsyncIterator[bytes]
+    close: Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -301,6 +303,7 @@ class Storage:
                 length=int(answer["ContentLength"]),
                 content_range=answer.get("ContentRange"),
                 chunks=body.iter_chunks(chunk_size),
+                close=body.close,
             )
 
     async def get_bytes(self, key: str) -> bytes:

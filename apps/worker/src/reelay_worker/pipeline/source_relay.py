@@ -9,8 +9,9 @@ range from storage with the worker's own credentials, and only while the object 
 The port is open to every local user, so the relay answers only requests that carry a fresh
 secret, and the secret reaches FFmpeg in its environment as the credentials of an `http_proxy`
 URL, never on its command line, which anyone can read in /proc. FFmpeg sends them after the
-relay's 407 challenge. Being its proxy, the relay also sees every HTTP request FFmpeg makes,
-and it serves one object: FFmpeg reaches nothing else over the network.
+relay's 407 challenge. Being its proxy, the relay sees every HTTP request FFmpeg makes, and it
+serves one object and fetches nothing else; that no demuxer opens another URL at all (a
+`tcp://` one would not pass through a proxy) is the format allow-list's work.
 
 What storage answered is kept: FFmpeg may take a failed read for the end of the file, so the
 pipeline asks `raise_failure` after FFmpeg, whatever FFmpeg made of it.
@@ -29,7 +30,8 @@ from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from aiohttp import web
+from aiohttp import ClientConnectionError, ClientPayloadError, web
+from botocore.exceptions import BotoCoreError, ClientError
 from reelay_core.media.errors import MediaRejected
 from reelay_core.media.probe import RELAYED_SOURCE
 from reelay_core.storage import (
@@ -52,6 +54,10 @@ HEAD_BYTES = 4096
 # before the first time (doubled, tripled ... after).
 RESUMES = 3
 RESUME_DELAY = 0.5
+
+# What a failing storage, or the network to it, raises while a read is opened or streamed.
+_STORAGE_FAILURES = (BotoCoreError, ClientError, ClientConnectionError, ClientPayloadError,
+                     OSError, TimeoutError, StorageError)  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +83,11 @@ class SourceRelay:
             app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         self._runner = runner
         self._port = runner.addresses[0][1]
         return self
@@ -98,7 +107,8 @@ class SourceRelay:
 
     def raise_failure(self) -> None:
         """Raise what storage answered, if a read failed: `source_changed` when the object was
-        replaced, StorageError (worth a retry) otherwise."""
+        replaced, StorageError (worth a retry) when storage or the way to it failed, and any
+        other error (a bug of ours) as itself."""
         failure = self._failure
         if isinstance(failure, ObjectChanged):
             raise MediaRejected(
@@ -106,8 +116,10 @@ class SourceRelay:
                 "The uploaded file was replaced after the upload was completed; upload it "
                 "again as a new item.",
             ) from None
-        if failure is not None:
+        if isinstance(failure, _STORAGE_FAILURES):
             raise StorageError(f"reading the source from storage failed: {failure!r}") from failure
+        if failure is not None:
+            raise failure
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -118,14 +130,15 @@ class SourceRelay:
         except (FFmpegError, MediaRejected) as exc:
             try:
                 self.raise_failure()
-            except (MediaRejected, StorageError) as failure:
+            except Exception as failure:
                 raise failure from exc
             raise
         self.raise_failure()
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
-        sent = request.headers.get("Proxy-Authorization", "")
-        if not hmac.compare_digest(sent.encode(), self._expected.encode()):
+        # Header bytes that are not text come as surrogates: compared, never an error.
+        sent = request.headers.get("Proxy-Authorization", "").encode(errors="replace")
+        if not hmac.compare_digest(sent, self._expected.encode()):
             return web.Response(status=407, headers={"Proxy-Authenticate": _REALM})
         if (request.method, request.host, request.rel_url.path) != (
             "GET",
@@ -140,6 +153,7 @@ class SourceRelay:
             async with self._storage.read(
                 self._key, byte_range=byte_range, if_match=self._etag
             ) as read:
+                span = _span(read)
                 headers = {"Accept-Ranges": "bytes", "Content-Length": str(read.length)}
                 if read.content_range:
                     headers["Content-Range"] = read.content_range
@@ -149,7 +163,7 @@ class SourceRelay:
                 with contextlib.suppress(ConnectionError):  # FFmpeg hung up: nothing to answer
                     await response.prepare(request)
                     await self._stream(
-                        read, response, request, keep_head=_starts_at_zero(byte_range)
+                        read, span, response, request, keep_head=_starts_at_zero(byte_range)
                     )
                 return response
         except RangeNotSatisfiable:
@@ -164,12 +178,13 @@ class SourceRelay:
     async def _stream(
         self,
         read: ObjectRead,
+        span: tuple[int, int],
         response: web.StreamResponse,
         request: web.Request,
         *,
         keep_head: bool,
     ) -> None:
-        first, last = _span(read)
+        first, last = span
         async with contextlib.aclosing(self._resuming(read, first, last, resumes=0)) as chunks:
             while True:
                 try:
@@ -208,6 +223,7 @@ class SourceRelay:
             if resumes == RESUMES:
                 raise
             log.warning("reading the source broke off at byte %d (%r); resuming", position, exc)
+        read.close()  # its connection is broken: let it go before taking another
         await asyncio.sleep(RESUME_DELAY * (resumes + 1))
         async with self._storage.read(
             self._key, byte_range=f"bytes={position}-{last}", if_match=self._etag

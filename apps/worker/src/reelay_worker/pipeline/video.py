@@ -36,44 +36,41 @@ from reelay_worker.pipeline.source_relay import SourceRelay
 async def process_video(attempt: Attempt, media: m.Media, workdir: Path) -> list[Rendition]:
     storage = attempt.res.storage
     async with SourceRelay(storage, media.source_key, media.source_etag) as relay:
+        # Each `reading` raises what storage answered, if a read failed, over what ffprobe or
+        # FFmpeg made of it: right after the probe, before anything is built on its answer.
         with relay.reading():
             info = await probe(attempt, relay)
-            await attempt.save_source(info.as_dict())
-            ladder = choose_ladder(
-                info.width, info.height, tuple(attempt.res.settings.ladder_heights)
+        await attempt.save_source(info.as_dict())
+        ladder = choose_ladder(info.width, info.height, tuple(attempt.res.settings.ladder_heights))
+        layout = output_layout(ladder)
+        out = workdir / "out"
+        for directory in layout.directories:
+            (out / directory).mkdir(parents=True, exist_ok=True)
+        # Earlier attempts' outputs: nothing serves them (a new attempt is not playable until
+        # it is), and an attempt that died left them behind.
+        await storage.delete_prefix(media.output_prefix)
+        prefix = keys.attempt_prefix(media.output_prefix, attempt.number)
+        publisher = Publisher(
+            storage,
+            out,
+            layout,
+            prefix,
+            segment_seconds=attempt.res.settings.hls_segment_seconds,
+            on_playable=attempt.mark_playable,
+        )
+        try:
+            await publisher.publish_master(
+                build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
             )
-            layout = output_layout(ladder)
-            out = workdir / "out"
-            for directory in layout.directories:
-                (out / directory).mkdir(parents=True, exist_ok=True)
-            # Earlier attempts' outputs: nothing serves them (a new attempt is not playable
-            # until it is), and an attempt that died left them behind.
-            await storage.delete_prefix(media.output_prefix)
-            prefix = keys.attempt_prefix(media.output_prefix, attempt.number)
-            publisher = Publisher(
-                storage,
-                out,
-                layout,
-                prefix,
-                segment_seconds=attempt.res.settings.hls_segment_seconds,
-                on_playable=attempt.mark_playable,
-            )
-            try:
-                await publisher.publish_master(
-                    build_master_playlist(ladder, info.has_audio, frame_rate=info.frame_rate)
-                )
+            with relay.reading():
                 await transcode(attempt, relay, out, ladder, info, publisher)
-            except BaseException:
-                await discard(storage, prefix)
-                raise
-    try:
-        await attempt.report("package", 0.0)
-        check_outputs(out, layout)
-        await attempt.report("upload", 0.0)
-        await publisher.finish(lambda fraction: attempt.report("upload", fraction))
-    except BaseException:
-        await discard(storage, prefix)
-        raise
+            await attempt.report("package", 0.0)
+            check_outputs(out, layout)
+            await attempt.report("upload", 0.0)
+            await publisher.finish(lambda fraction: attempt.report("upload", fraction))
+        except BaseException:
+            await discard(storage, prefix)
+            raise
     stem = Path(media.filename).stem or "video"
     return video_renditions(ladder, info, out, layout, prefix, stem, publisher.rung_size)
 
