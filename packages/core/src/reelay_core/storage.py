@@ -32,6 +32,10 @@ BOTO_CONFIG = AioConfig(
 )
 
 
+# How S3 and SeaweedFS answer a GET whose If-Match no longer holds.
+_PRECONDITION_FAILED = {"412", "PreconditionFailed"}
+
+
 class StorageError(Exception):
     """A storage call failed for a reason worth retrying (network, 5xx)."""
 
@@ -268,7 +272,7 @@ class Storage:
                 self.bucket, self._key(key), str(path), ExtraArgs=extra
             )
         except ClientError as exc:
-            if if_match and error_code(exc) in {"412", "PreconditionFailed"}:
+            if if_match and error_code(exc) in _PRECONDITION_FAILED:
                 raise ObjectChanged(key) from exc
             raise
 
@@ -292,7 +296,7 @@ class Storage:
             answer = await self.internal.get_object(**params)
         except ClientError as exc:
             code = error_code(exc)
-            if code in {"412", "PreconditionFailed"}:
+            if code in _PRECONDITION_FAILED:
                 raise ObjectChanged(key) from exc
             if code in {"416", "InvalidRange"}:
                 raise RangeNotSatisfiable(key) from exc

@@ -15,8 +15,13 @@ async def download_source(storage: Storage, media: m.Media, path: Path) -> None:
     try:
         await storage.download_file(media.source_key, path, if_match=media.source_etag)
     except ObjectChanged:
-        raise MediaRejected(
-            "source_changed",
-            "The uploaded file was replaced after the upload was completed; upload it again "
-            "as a new item.",
-        ) from None
+        raise source_changed() from None
+
+
+def source_changed() -> MediaRejected:
+    """The refusal of a source replaced after `complete`, however the worker noticed."""
+    return MediaRejected(
+        "source_changed",
+        "The uploaded file was replaced after the upload was completed; upload it again as a "
+        "new item.",
+    )

@@ -43,6 +43,7 @@ from reelay_core.storage import (
 )
 
 from reelay_worker.pipeline.errors import FFmpegError
+from reelay_worker.pipeline.source import source_changed
 
 _SOURCE = urlsplit(RELAYED_SOURCE)
 _REALM = 'Basic realm="reelay source"'
@@ -111,11 +112,7 @@ class SourceRelay:
         other error (a bug of ours) as itself."""
         failure = self._failure
         if isinstance(failure, ObjectChanged):
-            raise MediaRejected(
-                "source_changed",
-                "The uploaded file was replaced after the upload was completed; upload it "
-                "again as a new item.",
-            ) from None
+            raise source_changed() from None
         if isinstance(failure, _STORAGE_FAILURES):
             raise StorageError(f"reading the source from storage failed: {failure!r}") from failure
         if failure is not None:
@@ -217,9 +214,7 @@ class SourceRelay:
             if position > last:
                 return
             raise StorageError(f"storage ended the read at byte {position} of {first}-{last}")
-        except ObjectChanged:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # a broken read; a replaced source fails the new one, below
             if resumes == RESUMES:
                 raise
             log.warning("reading the source broke off at byte %d (%r); resuming", position, exc)
