@@ -43,6 +43,20 @@ def shell(tmp_path: Path, server: str) -> dict[str, str]:
     return env
 
 
+def bash(
+    script: str, cwd: Path, env: dict[str, str], *, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run `script` as a reader pasting it would, but stopping at the first failing command."""
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def test_the_readme_walkthroughs_work_on_another_port(
     apps: AppProcesses, clean_state: None, tmp_path: Path
 ) -> None:
@@ -53,14 +67,7 @@ def test_the_readme_walkthroughs_work_on_another_port(
     curl = block_after("## Try it with curl", "sh")
     assert SERVER_LINE in curl
     script = curl.replace(SERVER_LINE, f"export REELAY_SERVER={apps.base_url}")
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = bash(script, tmp_path, env, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "event: completed" in done.stdout
     assert "#EXTM3U" in done.stdout
@@ -77,14 +84,7 @@ def test_the_readme_walkthroughs_work_on_another_port(
     for command in commands:
         if media_id:
             command = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", media_id, command)
-        ran = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", command],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        ran = bash(command, tmp_path, env, timeout=300)
         assert ran.returncode == 0, f"{command}: {ran.stderr}"
         if " upload " in command:
             media_id = ran.stdout.split()[0]
