@@ -34,7 +34,7 @@ class StreamGrant:
         return max(0.0, revocation.seconds_left(self.token))
 
     def expired(self) -> bool:
-        return revocation.seconds_left(self.token) <= 0
+        return self.seconds_left() <= 0
 
     # For a stream that checks its own grant (webhooks/events): at most one Redis round trip
     # per interval; the media streams leave this to the heartbeat.

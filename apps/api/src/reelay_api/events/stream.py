@@ -15,7 +15,6 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from reelay_core import events
 from reelay_core.db import models as m
-from reelay_core.db.models.media import TERMINAL_STATUSES
 from reelay_core.events import MediaEventRecord
 from reelay_core.media import transitions
 
@@ -26,9 +25,6 @@ from reelay_api.events.hub import BEHIND, RESYNC
 from reelay_api.events.hub import PING as PING_ITEM
 from reelay_api.events.replay import stored_events
 from reelay_api.resources import Resources
-
-# Checked for every live event of every stream: a set made once (see is_terminal_event).
-TERMINAL_EVENTS = frozenset(status.value for status in TERMINAL_STATUSES)
 
 
 def current_state(media: m.Media) -> MediaEventRecord:
@@ -110,7 +106,7 @@ async def media_events(
                     if item.seq == sub.sent + 1:  # the next one, as nearly always: send it
                         yield frame_of(item)
                         sub.sent = item.seq
-                        if item.event in TERMINAL_EVENTS:
+                        if transitions.is_terminal_event(item.event):
                             # Every stream of the item sends it before any stream ends (which
                             # takes longer than a send): the last client is not kept waiting.
                             await asyncio.sleep(0)

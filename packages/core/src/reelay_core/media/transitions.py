@@ -70,8 +70,12 @@ def event_name(status: MediaStatus) -> str:
     return status.value if status in TERMINAL_STATUSES else "status"
 
 
+# Made once: streams check every live event they send.
+_TERMINAL_EVENTS = frozenset(status.value for status in TERMINAL_STATUSES)
+
+
 def is_terminal_event(event: str) -> bool:
-    return event in {s.value for s in TERMINAL_STATUSES}
+    return event in _TERMINAL_EVENTS
 
 
 def lease_deadline(lease_seconds: float) -> ColumnElement[Any]:
